@@ -1,0 +1,3 @@
+"""FX rates and assets: a reference FastAPI service on async SQLAlchemy."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,65 @@
+"""Dependencies shared by the routers, as Annotated aliases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.models.assets import Asset
+from app.services import assets
+from app.services.errors import AssetNotFound
+from app.services.fx import FxPolicy
+
+# Our integer primary keys are 32-bit on PostgreSQL; a larger id cannot exist, and must not reach
+# the driver, which would fail on it with a 500.
+MAX_ID = 2**31 - 1
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; closing it rolls back whatever a failed request left uncommitted."""
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_fx_policy(settings: SettingsDep) -> FxPolicy:
+    return FxPolicy(pivot=settings.fx_pivot_currency, max_staleness_days=settings.fx_max_staleness_days)
+
+
+FxPolicyDep = Annotated[FxPolicy, Depends(get_fx_policy)]
+
+
+async def valid_asset(asset_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep) -> Asset:
+    asset = await assets.get(session=session, asset_id=asset_id)
+    if asset is None:
+        raise AssetNotFound(asset_id)
+    return asset
+
+
+AssetDep = Annotated[Asset, Depends(valid_asset)]
+
+
+class PageParams:
+    """`limit` and `offset` for every list endpoint."""
+
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=500, description="At most 500 items a page")] = 50,
+        offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    ) -> None:
+        self.limit = limit
+        self.offset = offset
+
+
+PageDep = Annotated[PageParams, Depends()]

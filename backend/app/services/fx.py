@@ -1,0 +1,305 @@
+"""Currencies, rates and conversion: the business logic behind /api/v1/fx."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.models.fx import Currency, FxRate
+from app.schemas.fx import Conversion, ConversionLeg, LatestRates, SyncResult, UpsertResult
+from app.services.errors import ProviderFailed, RateNotFound, UnknownCurrency
+from app.services.providers import Provider, ProviderError, RateQuote
+
+logger = logging.getLogger(__name__)
+
+# Enough digits that no rounding happens before the one rounding we mean: to the minor units.
+_EXACT = 60
+# Derived (inverse and cross) rates are shown to 12 significant digits; the result itself is
+# computed from the stored rates, not from this rounded figure.
+_SHOWN_RATE = Context(prec=12, rounding=ROUND_HALF_EVEN)
+# Rows per INSERT ... ON CONFLICT batch: bounds memory and statement size on both databases.
+_WRITE_CHUNK = 5_000
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class FxPolicy:
+    """How conversions look for rates: through which pivot, and how far back."""
+
+    pivot: str
+    max_staleness_days: int
+
+
+async def list_currencies(*, session: AsyncSession) -> Sequence[Currency]:
+    return (await session.scalars(select(Currency).order_by(Currency.code))).all()
+
+
+async def get_currencies(*, session: AsyncSession, codes: Mapping[str, str], location: str = "query") -> dict[str, Currency]:
+    """The currencies named by `codes` (field name -> code); UnknownCurrency names the first unknown field."""
+    found = {
+        c.code: c for c in await session.scalars(select(Currency).where(Currency.code.in_(set(codes.values()))))
+    }
+    for field, code in codes.items():
+        if code not in found:
+            raise UnknownCurrency(code, field=field, location=location)
+    return found
+
+
+async def list_rates(
+    *,
+    session: AsyncSession,
+    base: str | None,
+    quote: str | None,
+    start: date | None,
+    end: date | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[FxRate], int]:
+    """Stored rates, newest first, with the number that match the filters."""
+    conditions = []
+    if base is not None:
+        conditions.append(FxRate.base == base)
+    if quote is not None:
+        conditions.append(FxRate.quote == quote)
+    if start is not None:
+        conditions.append(FxRate.rate_date >= start)
+    if end is not None:
+        conditions.append(FxRate.rate_date <= end)
+    total = await session.scalar(select(func.count()).select_from(FxRate).where(*conditions))
+    rows = await session.scalars(
+        select(FxRate)
+        .where(*conditions)
+        .order_by(FxRate.rate_date.desc(), FxRate.base, FxRate.quote)
+        .limit(limit)
+        .offset(offset)
+    )
+    return rows.all(), total or 0
+
+
+def _leg(table: Mapping[Pair, Decimal], src: str, dst: str, on: date) -> tuple[Decimal, ConversionLeg] | None:
+    """How many `dst` one `src` buys on `on`, from a stored rate either way round."""
+    if (src, dst) in table:
+        rate = table[src, dst]
+        return rate, ConversionLeg(base=src, quote=dst, date=on, rate=rate, inverted=False)
+    if (dst, src) in table:
+        rate = table[dst, src]
+        with localcontext(prec=_EXACT):
+            return Decimal(1) / rate, ConversionLeg(base=dst, quote=src, date=on, rate=rate, inverted=True)
+    return None
+
+
+def _resolve(
+    table: Mapping[Pair, Decimal], src: str, dst: str, pivot: str, on: date
+) -> tuple[str, Decimal, list[ConversionLeg]] | None:
+    """The path, the exact effective rate and the legs from `src` to `dst` with the rates of one day."""
+    if (src, dst) in table:
+        factor, leg = _leg(table, src, dst, on)  # type: ignore[misc]
+        return "direct", factor, [leg]
+    if (dst, src) in table:
+        factor, leg = _leg(table, src, dst, on)  # type: ignore[misc]
+        return "inverse", factor, [leg]
+    if pivot in (src, dst):
+        return None
+    first, second = _leg(table, src, pivot, on), _leg(table, pivot, dst, on)
+    if first is None or second is None:
+        return None
+    with localcontext(prec=_EXACT):
+        return "cross", first[0] * second[0], [first[1], second[1]]
+
+
+async def _rates_by_date(
+    session: AsyncSession, currencies: Iterable[str], *, start: date, end: date
+) -> dict[date, dict[Pair, Decimal]]:
+    codes = set(currencies)
+    rows = await session.execute(
+        select(FxRate.rate_date, FxRate.base, FxRate.quote, FxRate.rate).where(
+            FxRate.base.in_(codes), FxRate.quote.in_(codes), FxRate.rate_date.between(start, end)
+        )
+    )
+    by_date: dict[date, dict[Pair, Decimal]] = defaultdict(dict)
+    for rate_date, base, quote, rate in rows:
+        by_date[rate_date][base, quote] = rate
+    return by_date
+
+
+def _shown(rate: Decimal, path: str) -> Decimal:
+    return rate if path == "direct" else _SHOWN_RATE.plus(rate)
+
+
+async def convert(
+    *, session: AsyncSession, amount: Decimal, from_currency: str, to_currency: str, on: date, policy: FxPolicy
+) -> Conversion:
+    """Convert `amount` with the newest rate on or before `on`, within the staleness window.
+
+    We try, on each day from `on` backwards, a direct rate, then the inverse of the opposite rate,
+    then a cross rate through the pivot currency; the first day that has any of them wins.
+    """
+    currencies = await get_currencies(session=session, codes={"from": from_currency, "to": to_currency})
+    quantum = Decimal(1).scaleb(-currencies[to_currency].minor_units)
+    if from_currency == to_currency:
+        return Conversion(
+            amount=amount, from_currency=from_currency, to_currency=to_currency, requested_date=on, rate_date=on,
+            stale_days=0, path="identity", rate=Decimal(1),
+            result=amount.quantize(quantum, rounding=ROUND_HALF_EVEN, context=Context(prec=_EXACT)), legs=[],
+        )  # fmt: skip
+    window_start = on - timedelta(days=policy.max_staleness_days)
+    by_date = await _rates_by_date(
+        session, {from_currency, to_currency, policy.pivot}, start=window_start, end=on
+    )
+    for rate_date in sorted(by_date, reverse=True):
+        found = _resolve(by_date[rate_date], from_currency, to_currency, policy.pivot, rate_date)
+        if found is None:
+            continue
+        path, factor, legs = found
+        with localcontext(prec=_EXACT):
+            result = (amount * factor).quantize(quantum, rounding=ROUND_HALF_EVEN)
+        return Conversion(
+            amount=amount, from_currency=from_currency, to_currency=to_currency, requested_date=on,
+            rate_date=rate_date, stale_days=(on - rate_date).days, path=path, rate=_shown(factor, path),
+            result=result, legs=legs,
+        )  # fmt: skip
+    raise RateNotFound(
+        from_currency, to_currency, on=on, max_staleness_days=policy.max_staleness_days, pivot=policy.pivot
+    )
+
+
+async def latest_rates(*, session: AsyncSession, base: str, on: date, policy: FxPolicy) -> LatestRates:
+    """Every rate from `base` on the newest day on or before `on` that has rates for it."""
+    await get_currencies(session=session, codes={"base": base})
+    involved = or_(FxRate.base.in_({base, policy.pivot}), FxRate.quote == base)
+    newest = await session.scalar(select(func.max(FxRate.rate_date)).where(involved, FxRate.rate_date <= on))
+    if newest is None:
+        raise RateNotFound(base, "*", on=on, max_staleness_days=0, pivot=policy.pivot)
+    rows = await session.execute(
+        select(FxRate.base, FxRate.quote, FxRate.rate).where(FxRate.rate_date == newest)
+    )
+    table = {(b, q): r for b, q, r in rows}
+    rates: dict[str, Decimal] = {}
+    for code in sorted({c for pair in table for c in pair} - {base}):
+        found = _resolve(table, base, code, policy.pivot, newest)
+        if found is not None:
+            path, factor, _ = found
+            rates[code] = _shown(factor, path)
+    if not rates:
+        raise RateNotFound(base, "*", on=on, max_staleness_days=0, pivot=policy.pivot)
+    return LatestRates(base=base, date=newest, rates=rates)
+
+
+async def _existing_rates(session: AsyncSession, quotes: Sequence[RateQuote]) -> dict[tuple[str, str, date], Decimal]:
+    """The stored rates for the keys in `quotes` (read in one query over their bounding box)."""
+    rows = await session.execute(
+        select(FxRate.base, FxRate.quote, FxRate.rate_date, FxRate.rate).where(
+            FxRate.base.in_({q.base for q in quotes}),
+            FxRate.quote.in_({q.quote for q in quotes}),
+            FxRate.rate_date.between(min(q.on for q in quotes), max(q.on for q in quotes)),
+        )
+    )
+    return {(b, q, d): r for b, q, d, r in rows}
+
+
+def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
+    return sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
+
+
+async def known_currency_codes(*, session: AsyncSession) -> set[str]:
+    return set(await session.scalars(select(Currency.code)))
+
+
+async def upsert_rates(
+    *, session: AsyncSession, quotes: Sequence[RateQuote], source: str
+) -> UpsertResult:
+    """Write `quotes` (see `write_rates`) and commit: every rate is written, or none is."""
+    result = await write_rates(session=session, quotes=quotes, source=source)
+    await session.commit()
+    return result
+
+
+async def sync(
+    *,
+    session: AsyncSession,
+    provider: Provider,
+    start: date | None,
+    end: date | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SyncResult:
+    """Fetch rates from `provider` and write them in one transaction.
+
+    A provider's rates for currencies we do not know are skipped and named in the result: a new
+    currency at the ECB should not stop the others from updating.
+    """
+    try:
+        quotes = await provider.fetch(start=start, end=end)
+    except ProviderError as exc:
+        raise ProviderFailed(str(exc)) from exc
+    known = await known_currency_codes(session=session)
+    usable = [q for q in quotes if q.base in known and q.quote in known]
+    unknown = sorted({code for q in quotes for code in (q.base, q.quote)} - known)
+    if unknown:
+        logger.warning("%s: skipping rates for unknown currencies %s", provider.name, ", ".join(unknown))
+    written = await write_rates(session=session, quotes=usable, source=provider.name, known=known, progress=progress)
+    await session.commit()
+    return SyncResult(
+        provider=provider.name,
+        fetched=len(quotes),
+        inserted=written.inserted,
+        updated=written.updated,
+        skipped=written.skipped + len(quotes) - len(usable),
+        unknown_currencies=unknown,
+    )
+
+
+async def write_rates(
+    *,
+    session: AsyncSession,
+    quotes: Sequence[RateQuote],
+    source: str,
+    known: set[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> UpsertResult:
+    """Insert new rates, update changed ones, skip equal ones, in the caller's transaction.
+
+    Unknown currencies raise before anything is written. The write itself is an INSERT ... ON
+    CONFLICT DO UPDATE, so a concurrent writer of the same key can neither duplicate the row nor
+    make us fail; the counts describe what we saw when we read.
+    """
+    if not quotes:
+        return UpsertResult(inserted=0, updated=0, skipped=0)
+    if known is None:
+        known = await known_currency_codes(session=session)
+    for index, q in enumerate(quotes):
+        for field, code in (("base", q.base), ("quote", q.quote)):
+            if code not in known:
+                raise UnknownCurrency(code, field=f"rates[{index}].{field}", location="body")
+    existing = await _existing_rates(session, quotes)
+    now = utcnow()
+    rows, inserted, updated = [], 0, 0
+    for q in quotes:
+        old = existing.get((q.base, q.quote, q.on))
+        if old == q.rate:
+            continue
+        if old is None:
+            inserted += 1
+        else:
+            updated += 1
+        rows.append({"base": q.base, "quote": q.quote, "rate_date": q.on, "rate": q.rate, "source": source, "updated_at": now})
+    insert = _insert_for(session)(FxRate)
+    statement = insert.on_conflict_do_update(
+        index_elements=["base", "quote", "rate_date"],
+        set_={"rate": insert.excluded.rate, "source": insert.excluded.source, "updated_at": insert.excluded.updated_at},
+    )
+    for done in range(0, len(rows), _WRITE_CHUNK):
+        await session.execute(statement, rows[done : done + _WRITE_CHUNK])
+        if progress is not None:
+            progress(min(done + _WRITE_CHUNK, len(rows)), len(rows))
+    logger.info("upserted %d rates from %s: %d new, %d changed", len(rows), source, inserted, updated)
+    return UpsertResult(inserted=inserted, updated=updated, skipped=len(quotes) - inserted - updated)
