@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, Numeric, String
@@ -30,7 +30,11 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
     SQLite has no exact decimal type: a NUMERIC column there stores 1.1172 as a binary float. We
     keep money and rates out of floats on both databases by storing, on SQLite, the decimal
-    quantized to the column's scale, so that equal values are equal strings.
+    quantized to the column's scale, so that equal values are equal strings. Such strings sort
+    and compare as text in SQL ("10" < "9"): compare them in Python, or CAST in the query.
+
+    A value the column cannot hold exactly is refused on both databases alike, never rounded:
+    PostgreSQL would refuse too many integer digits, but SQLite would store them.
     """
 
     impl = Numeric
@@ -41,6 +45,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
         self.precision = precision
         self.scale = scale
         self._quantum = Decimal(1).scaleb(-scale)
+        # Room for any finite value we might be handed, so quantize itself never fails.
+        self._context = Context(prec=precision + 1000)
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
@@ -50,8 +56,17 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        value = Decimal(value).quantize(self._quantum)
-        return format(value, "f") if dialect.name == "sqlite" else value
+        exact = Decimal(value)
+        if not exact.is_finite():
+            raise ValueError(f"{exact} is not a finite number")
+        if exact.adjusted() >= self.precision - self.scale:
+            raise ValueError(f"{exact} has more than {self.precision - self.scale} digits before the decimal point")
+        stored = exact.quantize(self._quantum, context=self._context)
+        if stored != exact:
+            raise ValueError(f"{exact} has more than {self.scale} decimal places")
+        if stored.is_zero():
+            stored = stored.copy_abs()  # -0 and 0 are one value; store them as one string
+        return format(stored, "f") if dialect.name == "sqlite" else stored
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)

@@ -24,7 +24,11 @@ def _run(connection: Connection, action: str, revision: str) -> None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database to `revision` (each migration in its own transaction, committed)."""
+    """Bring the database to `revision`, every pending revision in one transaction.
+
+    Alembic sees our transaction and does not open its own, so on PostgreSQL (transactional DDL)
+    a failing revision leaves the schema as it was. SQLite commits DDL as it goes.
+    """
     async with engine.begin() as connection:
         await connection.run_sync(_run, "upgrade", revision)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from app.models.assets import PRICE_PRECISION, PRICE_SCALE, QUANTITY_PRECISION, QUANTITY_SCALE, AssetKind
-from app.schemas.common import CurrencyCode, ORMModel, PastDate, PlainDecimal
+from app.schemas.common import CurrencyCode, Money, ORMModel, PastDate, PlainDecimal
 
 MAX_PRICES_PER_REQUEST = 10_000
 
@@ -109,7 +109,7 @@ class AssetValuation(BaseModel):
     fx_rate: PlainDecimal
     fx_rate_date: dt.date
     fx_path: str
-    value: PlainDecimal = Field(description="In `currency`, rounded half-even to its minor units")
+    value: Money = Field(description="In `currency`, rounded half-even to its minor units")
 
 
 class UnvaluedAsset(BaseModel):
@@ -122,6 +122,6 @@ class UnvaluedAsset(BaseModel):
 class PortfolioValuation(BaseModel):
     currency: str
     date: dt.date
-    total: PlainDecimal
+    total: Money
     assets: list[AssetValuation]
     unvalued: list[UnvaluedAsset]

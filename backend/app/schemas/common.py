@@ -28,6 +28,8 @@ def _plain(value: Decimal) -> str:
 CurrencyCode = Annotated[str, AfterValidator(_check_currency_code)]
 # Money and rates travel as JSON strings: a JSON number would be read as a float by most clients.
 PlainDecimal = Annotated[Decimal, PlainSerializer(_plain, return_type=str, when_used="json")]
+# An amount already rounded to its currency's minor units keeps them: "12.00", not "12".
+Money = Annotated[Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")]
 
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from app.models.fx import RATE_PRECISION, RATE_SCALE
-from app.schemas.common import CurrencyCode, ORMModel, PastDate, PlainDecimal
+from app.schemas.common import CurrencyCode, Money, ORMModel, PastDate, PlainDecimal
 
 MAX_RATES_PER_REQUEST = 10_000
 
@@ -95,7 +95,7 @@ class Conversion(BaseModel):
     stale_days: int = Field(description="How many days before the requested date the rate is from")
     path: Literal["identity", "direct", "inverse", "cross"]
     rate: PlainDecimal = Field(description="The effective rate from -> to, to 12 significant digits")
-    result: PlainDecimal = Field(description="Rounded half-even to the target currency's minor units")
+    result: Money = Field(description="Rounded half-even to the target currency's minor units")
     legs: list[ConversionLeg]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import Decimal, localcontext
+from fractions import Fraction
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,13 +68,10 @@ async def delete(*, session: AsyncSession, asset: Asset) -> None:
 
 async def upsert_prices(*, session: AsyncSession, asset: Asset, prices: Sequence[PriceIn]) -> UpsertResult:
     """Insert new prices, update changed ones, skip equal ones; all or nothing."""
-    existing = dict(
-        (await session.execute(
-            select(AssetPrice.price_date, AssetPrice).where(
-                AssetPrice.asset_id == asset.id, AssetPrice.price_date.in_({p.date for p in prices})
-            )
-        )).tuples().all()
-    )  # fmt: skip
+    rows = await session.scalars(
+        select(AssetPrice).where(AssetPrice.asset_id == asset.id, AssetPrice.price_date.in_({p.date for p in prices}))
+    )
+    existing = {row.price_date: row for row in rows}
     now, inserted, updated = utcnow(), 0, 0
     for item in prices:
         row = existing.get(item.date)
@@ -126,6 +124,7 @@ async def value(
     else:
         latest = await _latest_price(session, asset, on)
         unit_price, price_date = latest.price, latest.price_date
+    # At most 28 + 24 digits: 60 keep the product exact.
     with localcontext(prec=60):
         local_value = asset.quantity * unit_price
     conversion = await fx.convert(
@@ -159,6 +158,6 @@ async def value_portfolio(*, session: AsyncSession, currency: str, on: date, pol
             unvalued.append(UnvaluedAsset(asset_id=asset.id, name=asset.name, reason="no_price", detail=str(exc)))
         except RateNotFound as exc:
             unvalued.append(UnvaluedAsset(asset_id=asset.id, name=asset.name, reason="no_rate", detail=str(exc)))
-    quantum = Decimal(1).scaleb(-target[currency].minor_units)
-    total = sum((line.value for line in lines), Decimal(0)).quantize(quantum, rounding=ROUND_HALF_EVEN)
+    # The lines are already rounded; summing them as Fractions keeps every digit of large totals.
+    total = fx.round_money(sum((Fraction(line.value) for line in lines), Fraction(0)), target[currency].minor_units)
     return PortfolioValuation(currency=currency, date=on, total=total, assets=lines, unvalued=unvalued)

@@ -49,6 +49,13 @@ class RateNotFound(NotFound):
         self.on = on
 
 
+class NoRates(NotFound):
+    def __init__(self, base: str, *, on: date) -> None:
+        super().__init__(f"no rates from {base} on or before {on.isoformat()}")
+        self.base = base
+        self.on = on
+
+
 class AssetNotFound(NotFound):
     def __init__(self, asset_id: int) -> None:
         super().__init__(f"asset {asset_id} does not exist")

@@ -7,7 +7,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from fractions import Fraction
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,15 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.base import utcnow
 from app.models.fx import Currency, FxRate
 from app.schemas.fx import Conversion, ConversionLeg, LatestRates, SyncResult, UpsertResult
-from app.services.errors import ProviderFailed, RateNotFound, UnknownCurrency
+from app.services.errors import NoRates, ProviderFailed, RateNotFound, UnknownCurrency
 from app.services.providers import Provider, ProviderError, RateQuote
 
 logger = logging.getLogger(__name__)
 
-# Enough digits that no rounding happens before the one rounding we mean: to the minor units.
-_EXACT = 60
 # Derived (inverse and cross) rates are shown to 12 significant digits; the result itself is
-# computed from the stored rates, not from this rounded figure.
+# computed exactly from the stored rates, not from this rounded figure.
 _SHOWN_RATE = Context(prec=12, rounding=ROUND_HALF_EVEN)
 # Rows per INSERT ... ON CONFLICT batch: bounds memory and statement size on both databases.
 _WRITE_CHUNK = 5_000
@@ -86,21 +85,24 @@ async def list_rates(
     return rows.all(), total or 0
 
 
-def _leg(table: Mapping[Pair, Decimal], src: str, dst: str, on: date) -> tuple[Decimal, ConversionLeg] | None:
-    """How many `dst` one `src` buys on `on`, from a stored rate either way round."""
+def _leg(table: Mapping[Pair, Decimal], src: str, dst: str, on: date) -> tuple[Fraction, ConversionLeg] | None:
+    """How many `dst` one `src` buys on `on`, from a stored rate either way round.
+
+    The factor is a Fraction: 1 / 1.1172 has no finite decimal form, and a product rounded to
+    any number of digits can put an amount that is exactly half a cent on the wrong side of it.
+    """
     if (src, dst) in table:
         rate = table[src, dst]
-        return rate, ConversionLeg(base=src, quote=dst, date=on, rate=rate, inverted=False)
+        return Fraction(rate), ConversionLeg(base=src, quote=dst, date=on, rate=rate, inverted=False)
     if (dst, src) in table:
         rate = table[dst, src]
-        with localcontext(prec=_EXACT):
-            return Decimal(1) / rate, ConversionLeg(base=dst, quote=src, date=on, rate=rate, inverted=True)
+        return 1 / Fraction(rate), ConversionLeg(base=dst, quote=src, date=on, rate=rate, inverted=True)
     return None
 
 
 def _resolve(
     table: Mapping[Pair, Decimal], src: str, dst: str, pivot: str, on: date
-) -> tuple[str, Decimal, list[ConversionLeg]] | None:
+) -> tuple[str, Fraction, list[ConversionLeg]] | None:
     """The path, the exact effective rate and the legs from `src` to `dst` with the rates of one day."""
     if (src, dst) in table:
         factor, leg = _leg(table, src, dst, on)  # type: ignore[misc]
@@ -113,8 +115,7 @@ def _resolve(
     first, second = _leg(table, src, pivot, on), _leg(table, pivot, dst, on)
     if first is None or second is None:
         return None
-    with localcontext(prec=_EXACT):
-        return "cross", first[0] * second[0], [first[1], second[1]]
+    return "cross", first[0] * second[0], [first[1], second[1]]
 
 
 async def _rates_by_date(
@@ -132,8 +133,16 @@ async def _rates_by_date(
     return by_date
 
 
-def _shown(rate: Decimal, path: str) -> Decimal:
-    return rate if path == "direct" else _SHOWN_RATE.plus(rate)
+def _shown(rate: Fraction) -> Decimal:
+    """A derived (inverse or cross) rate to 12 significant digits, for people to read."""
+    return _SHOWN_RATE.divide(Decimal(rate.numerator), Decimal(rate.denominator))
+
+
+def round_money(amount: Fraction | Decimal, minor_units: int) -> Decimal:
+    """`amount` rounded half-even to `minor_units` decimals, in one exact step."""
+    scaled = Fraction(amount) * 10**minor_units
+    # round() on a Fraction is exact and rounds halves to even.
+    return Decimal(round(scaled)).scaleb(-minor_units)
 
 
 async def convert(
@@ -145,12 +154,11 @@ async def convert(
     then a cross rate through the pivot currency; the first day that has any of them wins.
     """
     currencies = await get_currencies(session=session, codes={"from": from_currency, "to": to_currency})
-    quantum = Decimal(1).scaleb(-currencies[to_currency].minor_units)
+    minor_units = currencies[to_currency].minor_units
     if from_currency == to_currency:
         return Conversion(
             amount=amount, from_currency=from_currency, to_currency=to_currency, requested_date=on, rate_date=on,
-            stale_days=0, path="identity", rate=Decimal(1),
-            result=amount.quantize(quantum, rounding=ROUND_HALF_EVEN, context=Context(prec=_EXACT)), legs=[],
+            stale_days=0, path="identity", rate=Decimal(1), result=round_money(amount, minor_units), legs=[],
         )  # fmt: skip
     window_start = on - timedelta(days=policy.max_staleness_days)
     by_date = await _rates_by_date(
@@ -161,12 +169,11 @@ async def convert(
         if found is None:
             continue
         path, factor, legs = found
-        with localcontext(prec=_EXACT):
-            result = (amount * factor).quantize(quantum, rounding=ROUND_HALF_EVEN)
         return Conversion(
             amount=amount, from_currency=from_currency, to_currency=to_currency, requested_date=on,
-            rate_date=rate_date, stale_days=(on - rate_date).days, path=path, rate=_shown(factor, path),
-            result=result, legs=legs,
+            rate_date=rate_date, stale_days=(on - rate_date).days, path=path,
+            rate=legs[0].rate if path == "direct" else _shown(factor),
+            result=round_money(Fraction(amount) * factor, minor_units), legs=legs,
         )  # fmt: skip
     raise RateNotFound(
         from_currency, to_currency, on=on, max_staleness_days=policy.max_staleness_days, pivot=policy.pivot
@@ -176,10 +183,11 @@ async def convert(
 async def latest_rates(*, session: AsyncSession, base: str, on: date, policy: FxPolicy) -> LatestRates:
     """Every rate from `base` on the newest day on or before `on` that has rates for it."""
     await get_currencies(session=session, codes={"base": base})
-    involved = or_(FxRate.base.in_({base, policy.pivot}), FxRate.quote == base)
-    newest = await session.scalar(select(func.max(FxRate.rate_date)).where(involved, FxRate.rate_date <= on))
+    # Every path from `base` (direct, inverse, or through the pivot) starts with a rate naming it.
+    names_base = or_(FxRate.base == base, FxRate.quote == base)
+    newest = await session.scalar(select(func.max(FxRate.rate_date)).where(names_base, FxRate.rate_date <= on))
     if newest is None:
-        raise RateNotFound(base, "*", on=on, max_staleness_days=0, pivot=policy.pivot)
+        raise NoRates(base, on=on)
     rows = await session.execute(
         select(FxRate.base, FxRate.quote, FxRate.rate).where(FxRate.rate_date == newest)
     )
@@ -188,10 +196,8 @@ async def latest_rates(*, session: AsyncSession, base: str, on: date, policy: Fx
     for code in sorted({c for pair in table for c in pair} - {base}):
         found = _resolve(table, base, code, policy.pivot, newest)
         if found is not None:
-            path, factor, _ = found
-            rates[code] = _shown(factor, path)
-    if not rates:
-        raise RateNotFound(base, "*", on=on, max_staleness_days=0, pivot=policy.pivot)
+            path, factor, legs = found
+            rates[code] = legs[0].rate if path == "direct" else _shown(factor)
     return LatestRates(base=base, date=newest, rates=rates)
 
 

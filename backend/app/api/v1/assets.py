@@ -13,7 +13,7 @@ from app.models.assets import AssetKind
 from app.schemas.assets import AssetCreate, AssetOut, AssetUpdate, AssetValuation, PriceOut, PricesUpsert
 from app.schemas.common import CurrencyCode, ErrorMessage, Page, PastDate, utc_today
 from app.schemas.fx import UpsertResult
-from app.services import assets
+from app.services import assets, fx
 from app.services.errors import InvalidInput
 
 router = APIRouter(prefix="/assets", tags=["assets"])
@@ -90,4 +90,5 @@ async def value_asset(
     on: Annotated[PastDate | None, Query(alias="date", description="Default: today (UTC)")] = None,
 ) -> AssetValuation:
     """The asset's value in `currency`: latest price on or before `date` x quantity, converted."""
+    await fx.get_currencies(session=session, codes={"currency": currency})
     return await assets.value(session=session, asset=asset, currency=currency, on=on or utc_today(), policy=policy)
