@@ -1,0 +1,590 @@
+"""The command line of ./test_runner.py: one parser, a table of commands, the exit codes.
+
+Standard library only, like `bootstrap`: `main` checks the arguments (and whether PostgreSQL
+answers) on the system python3, so a typo never waits for a venv; then it enters the venv
+(`bootstrap.ensure_venv`, then `os.execv` of the venv's python with the same arguments) and the
+command runs there. Exit codes are `ExitCode` below; test_runner.py's docstring and `--help`
+list them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import importlib
+import os
+import shlex
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from urllib.parse import parse_qs, urlsplit
+
+from test_scripts.runner import bootstrap
+
+PROG = "test_runner.py"
+PROJECT_DIR = bootstrap.PROJECT_DIR
+RUNNER_SCRIPT = PROJECT_DIR / "test_runner.py"
+TESTS_DIR = PROJECT_DIR / "test_scripts"
+COVERAGERC = PROJECT_DIR / ".coveragerc"
+
+CATEGORIES: Dict[str, Tuple[str, ...]] = {
+    "api": ("test_api",),
+    "services": ("test_services",),
+    "db": ("test_db",),
+    "harness": ("test_harness",),
+    "all": ("test_api", "test_services", "test_db", "test_harness"),
+}
+DB_CHOICES = ("sqlite", "postgres")
+TRANSPORT_CHOICES = ("threaded", "asgi")
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+POSTGRES_CONNECT_TIMEOUT_S = 3.0
+# Length 8, then the code 80877103 (1234 << 16 | 5679): the protocol's SSLRequest message.
+POSTGRES_SSL_REQUEST = struct.pack("!ii", 8, 80877103)
+# `--cov` without a source: the rc's [run] source decides what is measured.
+COVERAGE_ARGS = (
+    "--cov",
+    "--cov-config=.coveragerc",
+    "--cov-branch",
+    "--cov-report=term-missing",
+    "--cov-report=html:htmlcov",
+    "--cov-report=json:coverage.json",
+    "--cov-report=xml:coverage.xml",
+)
+COVERAGE_OUTPUTS = ("htmlcov", "coverage.json", "coverage.xml")
+# .coveragerc's [html] show_contexts reads this: on only when contexts are recorded.
+SHOW_CONTEXTS_VARIABLE = "COVREF_SHOW_CONTEXTS"
+# Set for the re-executed runner; if it then finds itself outside the venv, something is wrong.
+REEXEC_GUARD = "COVREF_RUNNER_REEXEC"
+
+
+class ExitCode(enum.IntEnum):
+    """Every status the runner exits with. 0-5 mean what they mean to pytest."""
+
+    OK = 0
+    TESTS_FAILED = 1
+    INTERRUPTED = 2
+    PYTEST_ERROR = 3
+    USAGE = 4
+    NO_TESTS = 5
+    DB_UNREACHABLE = 69
+    INTERNAL_ERROR = 70
+    SERVER_FAILED = 71
+    BOOTSTRAP_FAILED = 73
+
+
+EXIT_CODE_MEANINGS: Dict[ExitCode, str] = {
+    ExitCode.OK: "the tests passed (serve: the server stopped cleanly)",
+    ExitCode.TESTS_FAILED: "tests failed, or coverage is under the rc's fail_under",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.PYTEST_ERROR: "pytest hit an internal error or crashed (often a broken conftest.py)",
+    ExitCode.USAGE: "a wrong command line: the runner's, or pytest's after --",
+    ExitCode.NO_TESTS: "pytest collected no tests (an empty folder, or -k matched nothing)",
+    ExitCode.DB_UNREACHABLE: "--db postgres and PostgreSQL does not accept connections",
+    ExitCode.INTERNAL_ERROR: "a runner bug or a missing project file; --verbose shows tracebacks",
+    ExitCode.SERVER_FAILED: "serve: the server could not start or stopped with an error",
+    ExitCode.BOOTSTRAP_FAILED: "the virtual environment could not be made, or Python < 3.11",
+}
+
+PYTEST_EXIT_CODES: Dict[int, ExitCode] = {
+    0: ExitCode.OK,
+    1: ExitCode.TESTS_FAILED,
+    2: ExitCode.INTERRUPTED,
+    3: ExitCode.PYTEST_ERROR,
+    4: ExitCode.USAGE,
+    5: ExitCode.NO_TESTS,
+}
+
+
+class RunnerError(Exception):
+    """A failure we explain in one line; subclasses name the exit code and the line's prefix."""
+
+    exit_code = ExitCode.INTERNAL_ERROR
+    prefix = ""
+
+
+class UsageError(RunnerError):
+    exit_code = ExitCode.USAGE
+    prefix = "error: "
+
+
+class DatabaseUnreachable(RunnerError):
+    exit_code = ExitCode.DB_UNREACHABLE
+
+
+class ProjectError(RunnerError):
+    """A file of the project that a command needs is missing (.coveragerc, backend/app/cli.py)."""
+
+    exit_code = ExitCode.INTERNAL_ERROR
+
+
+def say(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+# --- what to run -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A test command as the person asked for it, defaults filled in."""
+
+    category: str
+    target: str = "all"
+    coverage: bool = False
+    contexts: bool = False
+    db: str = "sqlite"
+    transport: str = "threaded"
+    workers: Optional[str] = None
+    keyword: Optional[str] = None
+    pytest_args: Tuple[str, ...] = ()
+
+
+class SuiteJob(NamedTuple):
+    plan: RunPlan
+    paths: List[str]
+
+
+class ServeJob(NamedTuple):
+    host: str
+    port: int
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(PROJECT_DIR))
+    except ValueError:
+        return str(path)
+
+
+def available_targets(category: str, tests_dir: Path = TESTS_DIR) -> List[str]:
+    """Module names with tests in the category: `fx` for test_fx.py and for test_fx_api.py."""
+    names = {
+        path.stem[len("test_") :].split("_")[0]
+        for folder in CATEGORIES[category]
+        for path in (tests_dir / folder).glob("test_*.py")
+    }
+    return sorted(name for name in names if name)
+
+
+def select_paths(category: str, target: str, tests_dir: Path = TESTS_DIR) -> List[str]:
+    """The folders (target `all`) or the files (`test_<target>.py`, `test_<target>_*.py`) to run."""
+    folders = [tests_dir / folder for folder in CATEGORIES[category]]
+    if target == "all":
+        return [_relative(folder) for folder in folders]
+    chosen = [
+        path
+        for folder in folders
+        for path in sorted(folder.glob("test_*.py"))
+        if path.name == f"test_{target}.py" or path.name.startswith(f"test_{target}_")
+    ]
+    if chosen:
+        return [_relative(path) for path in chosen]
+    names = available_targets(category, tests_dir)
+    empty = "" if names else f" (no test_*.py in {', '.join(_relative(folder) for folder in folders)} yet)"
+    raise UsageError(f"unknown target {target!r} for {category}; available: {', '.join(['all', *names])}{empty}")
+
+
+def postgres_url(environ: Mapping[str, str]) -> str:
+    """DATABASE_URL when it is an asyncpg URL, else the local default."""
+    url = environ.get("DATABASE_URL", "")
+    return url if url.startswith("postgresql+asyncpg://") else DEFAULT_POSTGRES_URL
+
+
+def postgres_address(url: str) -> Tuple[str, int]:
+    """(host, port) of a PostgreSQL URL; the host is a directory for a Unix socket (`?host=/run/...`)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise UsageError(f"the PostgreSQL URL has an invalid port: {parts.netloc.rpartition('@')[2]!r}") from None
+    host = parts.hostname or (parse_qs(parts.query).get("host") or ["localhost"])[0]
+    return host, port
+
+
+def check_postgres(url: str, timeout: float = POSTGRES_CONNECT_TIMEOUT_S) -> None:
+    """Raise DatabaseUnreachable unless a PostgreSQL server answers at the URL's address.
+
+    After the TCP (or Unix socket) connect we send the 8-byte SSLRequest that every client may open
+    with; a server answers one byte, S or N. Some networks accept any TCP connection (a proxy, a
+    firewall), and without this a run would spend minutes on connection errors in every test.
+    """
+    host, port = postgres_address(url)
+    try:
+        if host.startswith("/"):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.settimeout(timeout)
+            sock.connect(f"{host}/.s.PGSQL.{port}")
+        else:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        with sock:
+            sock.sendall(POSTGRES_SSL_REQUEST)
+            answer = sock.recv(1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise DatabaseUnreachable(
+            f"PostgreSQL at {host}:{port} is unreachable ({reason}). "
+            "Start one with `docker compose up -d db`, or point DATABASE_URL at yours."
+        ) from None
+    if answer not in (b"S", b"N"):
+        raise DatabaseUnreachable(
+            f"something at {host}:{port} accepts connections but does not answer as PostgreSQL "
+            f"(got {answer!r} to an SSLRequest); point DATABASE_URL at your PostgreSQL."
+        )
+
+
+def build_pytest_command(plan: RunPlan, paths: Sequence[str], python: str = sys.executable) -> List[str]:
+    """The pytest command line for a plan; the person's own pytest arguments come last and win."""
+    command = [python, "-m", "pytest", *paths, "--db", plan.db, "--transport", plan.transport]
+    if plan.workers is not None:
+        command += ["-n", plan.workers]
+    if plan.keyword is not None:
+        command += ["-k", plan.keyword]
+    if plan.coverage:
+        command += COVERAGE_ARGS
+    if plan.contexts:
+        command.append("--cov-context=test")
+    return command + list(plan.pytest_args)
+
+
+def pytest_environment(plan: RunPlan, environ: Mapping[str, str]) -> Dict[str, str]:
+    env = dict(environ)
+    if plan.db == "postgres":
+        env["TEST_DATABASE_URL"] = postgres_url(environ)
+    if plan.contexts:
+        env[SHOW_CONTEXTS_VARIABLE] = "True"
+    return env
+
+
+def exit_code_for_pytest(returncode: int) -> ExitCode:
+    if returncode in PYTEST_EXIT_CODES:
+        return PYTEST_EXIT_CODES[returncode]
+    if returncode == -signal.SIGINT:
+        return ExitCode.INTERRUPTED
+    return ExitCode.PYTEST_ERROR  # killed by a signal, or a code pytest does not define
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+# (flag, dest) of the options that only the test commands take.
+TEST_OPTIONS = (
+    ("--coverage", "coverage"),
+    ("--contexts", "contexts"),
+    ("--db", "db"),
+    ("--transport", "transport"),
+    ("-n", "workers"),
+    ("-k", "keyword"),
+)
+
+
+def plan_from_args(args: argparse.Namespace) -> RunPlan:
+    return RunPlan(
+        category=args.command,
+        target=args.target,
+        coverage=bool(args.coverage or args.contexts),
+        contexts=bool(args.contexts),
+        db=args.db or "sqlite",
+        transport=args.transport or "threaded",
+        workers=args.workers,
+        keyword=args.keyword,
+        pytest_args=tuple(args.pytest_args),
+    )
+
+
+def prepare_tests(args: argparse.Namespace) -> SuiteJob:
+    """Everything that can go wrong before pytest starts, checked with the standard library."""
+    plan = plan_from_args(args)
+    paths = select_paths(plan.category, plan.target)
+    if plan.coverage and not COVERAGERC.is_file():
+        raise ProjectError(f"--coverage reads {_relative(COVERAGERC)}, and the project has none")
+    if plan.db == "postgres":
+        check_postgres(postgres_url(os.environ))
+    return SuiteJob(plan, paths)
+
+
+def erase_coverage(project_dir: Path = PROJECT_DIR) -> None:
+    """Remove the data files (parallel ones too) and reports of an earlier run."""
+    import coverage  # the venv has it; this only runs there
+
+    config = coverage.Coverage(config_file=str(project_dir / ".coveragerc")).config
+    coverage.CoverageData(basename=str(project_dir / config.data_file)).erase(parallel=True)
+    for name in COVERAGE_OUTPUTS:
+        path = project_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def run_tests(job: SuiteJob) -> ExitCode:
+    if job.plan.coverage:
+        erase_coverage()
+    command = build_pytest_command(job.plan, job.paths)
+    say("running " + shlex.join([_relative(Path(command[0])), *command[1:]]))
+    process = subprocess.Popen(command, cwd=str(PROJECT_DIR), env=pytest_environment(job.plan, os.environ))
+    # Ctrl-C reaches pytest too (same process group); we wait for its summary and its exit code.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return exit_code_for_pytest(process.wait())
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def prepare_serve(args: argparse.Namespace) -> ServeJob:
+    given = [flag for flag, dest in TEST_OPTIONS if getattr(args, dest, None) not in (None, False)]
+    if given:
+        are = "is a test option" if len(given) == 1 else "are test options"
+        raise UsageError(f"{', '.join(given)} {are}; serve does not take {'it' if len(given) == 1 else 'them'}")
+    if args.pytest_args:
+        raise UsageError("arguments after -- are for pytest; serve does not take them")
+    return ServeJob(args.host, args.port)
+
+
+def run_serve(job: ServeJob) -> ExitCode:
+    """Hand over to app.cli.serve (migrations, the ECB history when the DB is empty, uvicorn)."""
+    os.chdir(PROJECT_DIR)  # the app reads `.env` from the working directory
+    sys.path.insert(0, str(PROJECT_DIR / "backend"))
+    try:
+        module = importlib.import_module("app.cli")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("app", "app.cli"):
+            raise
+        raise ProjectError("backend/app/cli.py is missing; serve runs its serve(host=..., port=...)") from None
+    serve = getattr(module, "serve", None)
+    if serve is None:
+        raise ProjectError("backend/app/cli.py has no serve(host=..., port=...) yet")
+    try:
+        result = serve(host=job.host, port=job.port)
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
+    except SystemExit as exc:  # uvicorn exits when it cannot bind or start the app
+        result = exc.code
+    if result in (None, 0):
+        return ExitCode.OK
+    say(f"the server stopped with status {result}")
+    return ExitCode.SERVER_FAILED
+
+
+# --- the parser and the table -----------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is a UsageError (one line, exit USAGE), not usage text and exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _workers(value: str) -> str:
+    if value in ("auto", "logical") or (value.isascii() and value.isdigit()):
+        return value
+    raise argparse.ArgumentTypeError(f"expected a number of workers, 'auto' or 'logical', got {value!r}")
+
+
+def _port(value: str) -> int:
+    port = int(value) if value.isascii() and value.isdigit() else -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port from 1 to 65535, got {value!r}")
+    return port
+
+
+def _add_verbose(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="show the traceback of an internal error",
+    )
+
+
+def _add_test_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Given before or after the category; on the subcommand, only what is given overrides."""
+    unset = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--coverage",
+        action="store_true",
+        default=unset,
+        help="measure coverage with .coveragerc; reports in htmlcov/, coverage.json, coverage.xml",
+    )
+    parser.add_argument(
+        "--contexts",
+        action="store_true",
+        default=unset,
+        help="--coverage, recording which test ran each line (shown in htmlcov/; about 15%% slower)",
+    )
+    parser.add_argument(
+        "--db",
+        choices=DB_CHOICES,
+        default=unset,
+        help=f"database of the tests (default: sqlite); postgres: DATABASE_URL or {DEFAULT_POSTGRES_URL}",
+    )
+    parser.add_argument(
+        "--transport",
+        choices=TRANSPORT_CHOICES,
+        default=unset,
+        help="how the API tests reach the app (default: threaded, uvicorn in a thread)",
+    )
+    parser.add_argument(
+        "-n", dest="workers", metavar="N", type=_workers, default=unset, help="pytest-xdist workers: N, auto or logical"
+    )
+    parser.add_argument(
+        "-k", dest="keyword", metavar="EXPR", default=unset, help="only tests matching EXPR (pytest -k)"
+    )
+
+
+def _configure_tests(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "%(prog)s [options] [TARGET] [-- PYTEST_ARGS ...]"
+    parser.add_argument(
+        "target",
+        nargs="?",
+        default="all",
+        metavar="TARGET",
+        help="all (default) or a module name: fx runs test_fx.py and test_fx_*.py",
+    )
+    _add_test_options(parser, suppress=True)
+
+
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=8000, help="port to listen on (default: 8000)")
+
+
+class Command(NamedTuple):
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    prepare: Callable[[argparse.Namespace], object]  # before the venv: standard library only
+    run: Callable[..., ExitCode]  # in the venv, with what `prepare` returned
+
+
+COMMANDS: Dict[str, Command] = {
+    **{
+        category: Command(
+            help=f"run the tests in {', '.join('test_scripts/' + folder for folder in folders)}",
+            configure=_configure_tests,
+            prepare=prepare_tests,
+            run=run_tests,
+        )
+        for category, folders in CATEGORIES.items()
+    },
+    "serve": Command(
+        help="apply migrations, load the ECB history into an empty database, serve the API",
+        configure=_configure_serve,
+        prepare=prepare_serve,
+        run=run_serve,
+    ),
+}
+
+USAGE_TEXT = f"""\
+{PROG} [--coverage] [--contexts] [--db {{sqlite,postgres}}] [--transport {{threaded,asgi}}] [-n N] [-k EXPR]
+                      {{{','.join(CATEGORIES)}}} [TARGET] [-- PYTEST_ARGS ...]
+       {PROG} serve [--host H] [--port P]"""
+
+
+def exit_codes_text() -> str:
+    return "\n".join(f"  {int(code):>3}  {code.name:<17} {EXIT_CODE_MEANINGS[code]}" for code in ExitCode)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        usage=USAGE_TEXT,
+        description="Run the project's tests (or its server) in a virtual environment built from Pipfile.lock.",
+        epilog="exit codes:\n" + exit_codes_text() + f"\n\nThe venv is .venv, or ${bootstrap.VENV_ENV_VAR}.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_verbose(parser, suppress=False)
+    _add_test_options(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", title="commands", required=True)
+    for name, command in COMMANDS.items():
+        sub = commands.add_parser(name, prog=f"{PROG} {name}", help=command.help, description=command.help)
+        _add_verbose(sub, suppress=True)
+        command.configure(sub)
+    return parser
+
+
+def split_pytest_args(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """Everything after the first `--` goes to pytest untouched."""
+    argv = list(argv)
+    if "--" in argv:
+        index = argv.index("--")
+        return argv[:index], argv[index + 1 :]
+    return argv, []
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    ours, theirs = split_pytest_args(argv)
+    args, unknown = build_parser().parse_known_args(ours)
+    if unknown:
+        hint = " (pytest's own options go after --)" if args.command in CATEGORIES else ""
+        raise UsageError(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+    args.pytest_args = theirs
+    return args
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def _warn_if_stale(venv_dir: Path) -> None:
+    stamp = bootstrap.read_stamp(venv_dir)
+    if stamp is None:
+        return
+    try:
+        _, lock_sha256 = bootstrap.read_lock(bootstrap.LOCK_FILE)
+    except bootstrap.BootstrapError:
+        return
+    if stamp.get("lock_sha256") != lock_sha256:
+        shown = bootstrap.display_path(venv_dir)
+        say(f"warning: Pipfile.lock changed since {shown} was synced; run ./test_runner.py with python3 to re-sync it")
+
+
+def enter_venv(argv: Sequence[str]) -> None:
+    """Return if we run in the venv already; else make it ready and re-execute ourselves in it."""
+    venv_dir = bootstrap.venv_dir_from_env()
+    if bootstrap.running_in(venv_dir):
+        os.environ.pop(REEXEC_GUARD, None)
+        _warn_if_stale(venv_dir)
+        return
+    if os.environ.get(REEXEC_GUARD):
+        raise ProjectError(f"re-executed with {sys.executable}, whose prefix {sys.prefix} is not {venv_dir}")
+    python = bootstrap.ensure_venv(sys.executable, venv_dir, log=say)
+    os.environ[REEXEC_GUARD] = "1"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(str(python), [str(python), str(RUNNER_SCRIPT), *argv])
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = "--verbose" in split_pytest_args(argv)[0]
+    try:
+        try:
+            args = parse_args(argv)
+        except SystemExit as exc:  # --help
+            return int(exc.code or 0)
+        command = COMMANDS[args.command]
+        job = command.prepare(args)
+        enter_venv(argv)
+        return int(command.run(job))
+    except RunnerError as exc:
+        say(f"{exc.prefix}{exc}")
+        return int(exc.exit_code)
+    except bootstrap.BootstrapError as exc:
+        if exc.tail:
+            print(exc.tail, file=sys.stderr)
+        say(str(exc))
+        return int(ExitCode.BOOTSTRAP_FAILED)
+    except KeyboardInterrupt:
+        say("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:
+        if verbose:
+            traceback.print_exc()
+        hint = "" if verbose else " (--verbose shows the traceback)"
+        say(f"internal error: {type(exc).__name__}: {exc}{hint}")
+        return int(ExitCode.INTERNAL_ERROR)
