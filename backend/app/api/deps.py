@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Sequence
+from datetime import date
+from typing import Annotated, TypeVar
+
+from pydantic import BaseModel
 
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.models.assets import Asset
 from app.services import assets
-from app.services.errors import AssetNotFound
+from app.schemas.common import Page
+from app.services.errors import AssetNotFound, InvalidInput
 from app.services.fx import FxPolicy
 
 # Our integer primary keys are 32-bit on PostgreSQL; a larger id cannot exist, and must not reach
@@ -61,5 +65,25 @@ class PageParams:
         self.limit = limit
         self.offset = offset
 
+    def of(self, model: type[ItemT], rows: Sequence[object], total: int) -> Page[ItemT]:
+        """This page of `rows`, each read into `model`."""
+        return Page[model](  # type: ignore[valid-type]
+            items=[model.model_validate(row) for row in rows], total=total, limit=self.limit, offset=self.offset
+        )
 
+
+ItemT = TypeVar("ItemT", bound=BaseModel)
 PageDep = Annotated[PageParams, Depends()]
+
+
+class DateRange:
+    """Optional inclusive `start` and `end` dates; a reversed range is refused."""
+
+    def __init__(self, start: date | None = None, end: date | None = None) -> None:
+        if start is not None and end is not None and start > end:
+            raise InvalidInput(f"start ({start}) must not be after end ({end})", field="start", value=str(start))
+        self.start = start
+        self.end = end
+
+
+DateRangeDep = Annotated[DateRange, Depends()]

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AssetDep, FxPolicyDep, PageDep, SessionDep
+from app.api.deps import AssetDep, DateRangeDep, FxPolicyDep, PageDep, SessionDep
 from app.core.security import WriteAccess
 from app.models.assets import AssetKind
 from app.schemas.assets import AssetCreate, AssetOut, AssetUpdate, AssetValuation, PriceOut, PricesUpsert
 from app.schemas.common import CurrencyCode, ErrorMessage, Page, PastDate, utc_today
 from app.schemas.fx import UpsertResult
 from app.services import assets, fx
-from app.services.errors import InvalidInput
 
 router = APIRouter(prefix="/assets", tags=["assets"])
 ASSET_404 = {404: {"model": ErrorMessage, "description": "No such asset"}}
@@ -28,9 +26,7 @@ async def list_assets(
     rows, total = await assets.list_assets(
         session=session, kind=kind, currency=currency, limit=page.limit, offset=page.offset
     )
-    return Page[AssetOut](
-        items=[AssetOut.model_validate(a) for a in rows], total=total, limit=page.limit, offset=page.offset
-    )
+    return page.of(AssetOut, rows, total)
 
 
 @router.post("", response_model=AssetOut, status_code=status.HTTP_201_CREATED, dependencies=[WriteAccess])
@@ -68,17 +64,13 @@ async def upsert_prices(asset: AssetDep, body: PricesUpsert, session: SessionDep
 
 @router.get("/{asset_id}/prices", response_model=Page[PriceOut], responses=ASSET_404)
 async def list_prices(
-    asset: AssetDep, session: SessionDep, page: PageDep, start: date | None = None, end: date | None = None
+    asset: AssetDep, session: SessionDep, page: PageDep, dates: DateRangeDep
 ) -> Page[PriceOut]:
     """An asset's prices, newest first."""
-    if start is not None and end is not None and start > end:
-        raise InvalidInput(f"start ({start}) must not be after end ({end})", field="start", value=str(start))
     rows, total = await assets.list_prices(
-        session=session, asset=asset, start=start, end=end, limit=page.limit, offset=page.offset
+        session=session, asset=asset, start=dates.start, end=dates.end, limit=page.limit, offset=page.offset
     )
-    return Page[PriceOut](
-        items=[PriceOut.model_validate(p) for p in rows], total=total, limit=page.limit, offset=page.offset
-    )
+    return page.of(PriceOut, rows, total)
 
 
 @router.get("/{asset_id}/valuation", response_model=AssetValuation, responses=ASSET_404)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import FxPolicyDep, PageDep, SessionDep, SettingsDep
+from app.api.deps import DateRangeDep, FxPolicyDep, PageDep, SessionDep, SettingsDep
 from app.core.security import WriteAccess
 from app.schemas.common import CurrencyCode, ErrorMessage, Page, PastDate, utc_today
 from app.schemas.fx import (
@@ -39,20 +38,15 @@ async def list_currencies(session: SessionDep) -> list[CurrencyOut]:
 async def list_rates(
     session: SessionDep,
     page: PageDep,
+    dates: DateRangeDep,
     base: CurrencyCode | None = None,
     quote: CurrencyCode | None = None,
-    start: date | None = None,
-    end: date | None = None,
 ) -> Page[RateOut]:
     """Stored rates, newest first, filtered by base, quote and an inclusive date range."""
-    if start is not None and end is not None and start > end:
-        raise InvalidInput(f"start ({start}) must not be after end ({end})", field="start", value=str(start))
     rows, total = await fx.list_rates(
-        session=session, base=base, quote=quote, start=start, end=end, limit=page.limit, offset=page.offset
+        session=session, base=base, quote=quote, start=dates.start, end=dates.end, limit=page.limit, offset=page.offset
     )
-    return Page[RateOut](
-        items=[RateOut.model_validate(r) for r in rows], total=total, limit=page.limit, offset=page.offset
-    )
+    return page.of(RateOut, rows, total)
 
 
 @router.get("/rates/latest", response_model=LatestRates, responses=NOT_FOUND)
