@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import parse_qs, urlsplit
 
+from test_scripts.compare import configs as compare_configs
+from test_scripts.compare import pythons as compare_pythons
 from test_scripts.runner import bootstrap
 
 PROG = "test_runner.py"
@@ -73,6 +75,7 @@ class ExitCode(enum.IntEnum):
     PYTEST_ERROR = 3
     USAGE = 4
     NO_TESTS = 5
+    COVERAGE_INEXACT = 65
     DB_UNREACHABLE = 69
     INTERNAL_ERROR = 70
     SERVER_FAILED = 71
@@ -86,6 +89,7 @@ EXIT_CODE_MEANINGS: Dict[ExitCode, str] = {
     ExitCode.PYTEST_ERROR: "pytest hit an internal error or crashed (often a broken conftest.py)",
     ExitCode.USAGE: "a wrong command line: the runner's, or pytest's after --",
     ExitCode.NO_TESTS: "pytest collected no tests (an empty folder, or -k matched nothing)",
+    ExitCode.COVERAGE_INEXACT: "compare: the project's .coveragerc lost or invented executed lines",
     ExitCode.DB_UNREACHABLE: "--db postgres and PostgreSQL does not accept connections",
     ExitCode.INTERNAL_ERROR: "a runner bug or a missing project file; --verbose shows tracebacks",
     ExitCode.SERVER_FAILED: "serve: the server could not start or stopped with an error",
@@ -163,19 +167,23 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def available_targets(category: str, tests_dir: Path = TESTS_DIR) -> List[str]:
+def available_targets(
+    category: str, tests_dir: Path = TESTS_DIR, categories: Mapping[str, Tuple[str, ...]] = CATEGORIES
+) -> List[str]:
     """Module names with tests in the category: `fx` for test_fx.py and for test_fx_api.py."""
     names = {
         path.stem[len("test_") :].split("_")[0]
-        for folder in CATEGORIES[category]
+        for folder in categories[category]
         for path in (tests_dir / folder).glob("test_*.py")
     }
     return sorted(name for name in names if name)
 
 
-def select_paths(category: str, target: str, tests_dir: Path = TESTS_DIR) -> List[str]:
+def select_paths(
+    category: str, target: str, tests_dir: Path = TESTS_DIR, categories: Mapping[str, Tuple[str, ...]] = CATEGORIES
+) -> List[str]:
     """The folders (target `all`) or the files (`test_<target>.py`, `test_<target>_*.py`) to run."""
-    folders = [tests_dir / folder for folder in CATEGORIES[category]]
+    folders = [tests_dir / folder for folder in categories[category]]
     if target == "all":
         return [_relative(folder) for folder in folders]
     chosen = [
@@ -186,7 +194,7 @@ def select_paths(category: str, target: str, tests_dir: Path = TESTS_DIR) -> Lis
     ]
     if chosen:
         return [_relative(path) for path in chosen]
-    names = available_targets(category, tests_dir)
+    names = available_targets(category, tests_dir, categories)
     empty = "" if names else f" (no test_*.py in {', '.join(_relative(folder) for folder in folders)} yet)"
     raise UsageError(f"unknown target {target!r} for {category}; available: {', '.join(['all', *names])}{empty}")
 
@@ -371,6 +379,142 @@ def run_serve(job: ServeJob) -> ExitCode:
     return ExitCode.SERVER_FAILED
 
 
+# --- compare ---------------------------------------------------------------------------------
+
+# compare also measures the async pattern catalog: its tests, and the modules they drive.
+COMPARE_CATEGORIES: Dict[str, Tuple[str, ...]] = {**CATEGORIES, "patterns": ("test_patterns",)}
+# What compare measures for a category; the others measure the .coveragerc's [run] source.
+COMPARE_SOURCES: Dict[str, Tuple[str, ...]] = {"patterns": ("test_scripts/patterns",)}
+COMPARE_REPORTS_DIR = PROJECT_DIR / "reports"
+
+
+@dataclass(frozen=True)
+class CompareJob:
+    """A compare command as the person asked for it, checked, defaults filled in."""
+
+    category: str
+    target: str
+    paths: Tuple[str, ...]
+    sources: Tuple[str, ...]  # relative to the project
+    config_names: Tuple[str, ...]
+    db: str
+    transport: str
+    pythons: Tuple[Tuple[str, str], ...]  # (version, executable); empty: the venv's own Python
+    jobs: int
+    pytest_args: Tuple[str, ...]
+    command: str
+
+
+def _compare_command(args: argparse.Namespace, db: str, transport: str) -> str:
+    words = ["./test_runner.py", "compare", args.category, args.target]
+    for flag, value in (("--configs", args.configs), ("--python", args.python), ("--jobs", args.jobs)):
+        if value is not None:
+            words += [flag, str(value)]
+    words += ["--db", db, "--transport", transport]
+    if args.pytest_args:
+        words += ["--", *args.pytest_args]
+    return shlex.join(words)
+
+
+def prepare_compare(args: argparse.Namespace) -> CompareJob:
+    """Check everything compare can check with the standard library: names, paths, Pythons, database."""
+    given = [
+        flag
+        for flag, dest in TEST_OPTIONS
+        if dest not in ("db", "transport") and getattr(args, dest, None) not in (None, False)
+    ]
+    if given:
+        are = "is a test option" if len(given) == 1 else "are test options"
+        raise UsageError(f"{', '.join(given)} {are}; compare does not take {'it' if len(given) == 1 else 'them'}")
+    try:
+        configs = compare_configs.parse_names(args.configs)
+    except compare_configs.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    paths = select_paths(args.category, args.target, categories=COMPARE_CATEGORIES)
+    absent = [path for path in paths if not (PROJECT_DIR / path).exists()]
+    if absent:
+        raise UsageError(f"{', '.join(absent)} does not exist; compare {args.category} runs the tests there")
+    if not COVERAGERC.is_file():
+        raise ProjectError(
+            f"compare derives every configuration from {_relative(COVERAGERC)}, and the project has none"
+        )
+    sources = COMPARE_SOURCES.get(args.category) or tuple(compare_configs.rc_sources(COVERAGERC))
+    if not sources:
+        raise ProjectError(f"{_relative(COVERAGERC)} has no [run] source; compare measures what it names")
+    missing = [source for source in sources if not (PROJECT_DIR / source).is_dir()]
+    if missing:
+        raise UsageError(f"{', '.join(missing)} does not exist; compare {args.category} measures it")
+
+    pythons: List[compare_pythons.Python] = []
+    if args.python is not None:
+        try:
+            pythons = compare_pythons.find(compare_pythons.parse_versions(args.python))
+        except (ValueError, compare_pythons.PythonNotFound) as exc:
+            raise UsageError(str(exc)) from None
+        old = [python.version for python in pythons if python.version_tuple[:2] < bootstrap.MIN_PYTHON]
+        if old:
+            raise UsageError(f"Python {', '.join(old)} is too old: the project needs 3.11 or newer")
+    versions = [python.version_tuple for python in pythons] or [tuple(sys.version_info[:3])]
+    for config in configs:
+        for version in versions:
+            reason = compare_configs.refusal(config, version)
+            if reason:
+                raise UsageError(reason)
+
+    db = args.db or "sqlite"
+    transport = args.transport or "threaded"
+    if db == "postgres":
+        check_postgres(postgres_url(os.environ))
+    # On PostgreSQL every run would reset the same database: one at a time there.
+    jobs = args.jobs or (1 if db == "postgres" else os.cpu_count() or 1)
+    return CompareJob(
+        category=args.category,
+        target=args.target,
+        paths=tuple(paths),
+        sources=tuple(sources),
+        config_names=tuple(config.name for config in configs),
+        db=db,
+        transport=transport,
+        pythons=tuple((python.version, python.executable) for python in pythons),
+        jobs=jobs,
+        pytest_args=tuple(args.pytest_args),
+        command=_compare_command(args, db, transport),
+    )
+
+
+def run_compare(job: CompareJob) -> ExitCode:
+    """Build the venv of every --python (`.venv-X.Y`), then measure (test_scripts/compare/run.py)."""
+    from test_scripts.compare import run as compare_run
+
+    current = "%d.%d.%d" % sys.version_info[:3]
+    pythons = []
+    for version, executable in job.pythons or ((current, sys.executable),):
+        if version == current:
+            pythons.append(compare_pythons.Python(version, sys.executable))
+            continue
+        short = ".".join(version.split(".")[:2])
+        python = bootstrap.ensure_venv(executable, PROJECT_DIR / f".venv-{short}", log=say)
+        pythons.append(compare_pythons.Python(version, str(python)))
+    suite = compare_run.Suite(
+        project_dir=PROJECT_DIR,
+        project_rc=COVERAGERC,
+        sources=tuple(PROJECT_DIR / source for source in job.sources),
+        test_paths=job.paths,
+        name=f"{job.category} {job.target}",
+        pytest_args=("--db", job.db, "--transport", job.transport, *job.pytest_args),
+        db=job.db,
+        transport=job.transport,
+        env={"TEST_DATABASE_URL": postgres_url(os.environ)} if job.db == "postgres" else {},
+    )
+    options = compare_run.Options(
+        configs=tuple(compare_configs.parse_names(",".join(job.config_names))),
+        jobs=job.jobs,
+        reports_dir=COMPARE_REPORTS_DIR,
+        command=job.command,
+    )
+    return compare_run.compare(suite, pythons, options, say=lambda message: say(f"compare {message}"))
+
+
 # --- the parser and the table -----------------------------------------------------------------
 
 
@@ -450,6 +594,54 @@ def _configure_tests(parser: argparse.ArgumentParser) -> None:
     _add_test_options(parser, suppress=True)
 
 
+def _jobs(value: str) -> int:
+    if value.isascii() and value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"expected a number of runs at a time (1 or more), got {value!r}")
+
+
+def _configure_compare(parser: argparse.ArgumentParser) -> None:
+    parser.usage = COMPARE_USAGE
+    parser.add_argument(
+        "category",
+        nargs="?",
+        default="api",
+        choices=tuple(COMPARE_CATEGORIES),
+        metavar="CATEGORY",
+        help=f"the suite to measure (default: api): {', '.join(COMPARE_CATEGORIES)}",
+    )
+    parser.add_argument("target", nargs="?", default="all", metavar="TARGET", help="all (default) or a module name")
+    parser.add_argument(
+        "--configs",
+        metavar="LIST",
+        default=None,
+        help=f"comma separated, from {compare_configs.known_names_text()}; "
+        f"default: {','.join(compare_configs.DEFAULT_NAMES)}",
+    )
+    parser.add_argument(
+        "--python",
+        metavar="VERSIONS",
+        default=None,
+        help="run the matrix on each of these Pythons (e.g. 3.11,3.12,3.13; pyenv or pythonX.Y on PATH)",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        metavar="N",
+        type=_jobs,
+        default=None,
+        help="runs at a time (default: the cores; 1 on PostgreSQL)",
+    )
+    unset = argparse.SUPPRESS
+    parser.add_argument("--db", choices=DB_CHOICES, default=unset, help="database of the tests (default: sqlite)")
+    parser.add_argument(
+        "--transport",
+        choices=TRANSPORT_CHOICES,
+        default=unset,
+        help="how the API tests reach the app (default: threaded)",
+    )
+
+
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=8000, help="port to listen on (default: 8000)")
@@ -478,12 +670,24 @@ COMMANDS: Dict[str, Command] = {
         prepare=prepare_serve,
         run=run_serve,
     ),
+    "compare": Command(
+        help="measure each coverage configuration against the truth; reports/compare.{json,md,html}",
+        configure=_configure_compare,
+        prepare=prepare_compare,
+        run=run_compare,
+    ),
 }
+
+COMPARE_USAGE = (
+    f"{PROG} compare [CATEGORY [TARGET]] [--configs LIST] [--transport {{threaded,asgi}}] [--db {{sqlite,postgres}}]\n"
+    "                              [--python VERSIONS] [-j N] [-- PYTEST_ARGS ...]"
+)
 
 USAGE_TEXT = f"""\
 {PROG} [--coverage] [--contexts] [--db {{sqlite,postgres}}] [--transport {{threaded,asgi}}] [-n N] [-k EXPR]
                       {{{','.join(CATEGORIES)}}} [TARGET] [-- PYTEST_ARGS ...]
-       {PROG} serve [--host H] [--port P]"""
+       {PROG} serve [--host H] [--port P]
+       {COMPARE_USAGE}"""
 
 
 def exit_codes_text() -> str:
@@ -521,7 +725,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     ours, theirs = split_pytest_args(argv)
     args, unknown = build_parser().parse_known_args(ours)
     if unknown:
-        hint = " (pytest's own options go after --)" if args.command in CATEGORIES else ""
+        hint = " (pytest's own options go after --)" if args.command in (*CATEGORIES, "compare") else ""
         raise UsageError(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     args.pytest_args = theirs
     return args

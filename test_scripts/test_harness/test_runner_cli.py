@@ -389,7 +389,7 @@ def test_select_paths_in_project_are_relative() -> None:
         (
             ["bogus"],
             "argument command: invalid choice: 'bogus' "
-            "(choose from 'api', 'services', 'db', 'harness', 'all', 'serve')",
+            "(choose from 'api', 'services', 'db', 'harness', 'all', 'serve', 'compare')",
         ),
         ([], "the following arguments are required: command"),
         (["--bogus", "api"], "unrecognized arguments: --bogus (pytest's own options go after --)"),
