@@ -41,8 +41,12 @@ CATEGORIES: Dict[str, Tuple[str, ...]] = {
     "services": ("test_services",),
     "db": ("test_db",),
     "harness": ("test_harness",),
-    "all": ("test_api", "test_services", "test_db", "test_harness"),
+    "patterns": ("test_patterns",),
+    "all": ("test_api", "test_services", "test_db", "test_harness", "test_patterns"),
 }
+# The harness checks compare's HTML page in a real browser: Debian's chromium.
+BROWSER = "chromium"
+BROWSER_PACKAGES = ("chromium",)
 DB_CHOICES = ("sqlite", "postgres")
 TRANSPORT_CHOICES = ("threaded", "asgi")
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -330,7 +334,32 @@ def erase_coverage(project_dir: Path = PROJECT_DIR) -> None:
             path.unlink()
 
 
+def ensure_browser(paths: Sequence[str], *, which: Callable[[str], Optional[str]] = shutil.which) -> None:
+    """Install Debian's chromium for the harness's browser tests when it is missing and we may.
+
+    As root with apt-get (a container, CI) we install it, saying so; anywhere else one line says
+    how, and the browser tests fail with the same advice unless COVREF_SKIP_BROWSER=1.
+    """
+    if not any(Path(path).name == "test_harness" for path in paths) or which(BROWSER):
+        return
+    if os.environ.get("COVREF_SKIP_BROWSER") == "1":
+        return
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0 and which("apt-get")):
+        say(f"the browser tests need {BROWSER}: `apt-get install -y {' '.join(BROWSER_PACKAGES)}`, "
+            "or set COVREF_SKIP_BROWSER=1 to skip them")  # fmt: skip
+        return
+    say(f"installing Debian's {BROWSER} for the browser tests (apt-get install {' '.join(BROWSER_PACKAGES)})")
+    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+    installed = (
+        subprocess.run(["apt-get", "update", "-qq"], **quiet).returncode == 0  # type: ignore[call-overload]
+        and subprocess.run(["apt-get", "install", "-y", "-qq", *BROWSER_PACKAGES], **quiet).returncode == 0  # type: ignore[call-overload]
+    )
+    if not installed:
+        say(f"could not install {BROWSER}; the browser tests will fail and say why")
+
+
 def run_tests(job: SuiteJob) -> ExitCode:
+    ensure_browser(job.paths)
     if job.plan.coverage:
         erase_coverage()
     command = build_pytest_command(job.plan, job.paths)
@@ -381,9 +410,9 @@ def run_serve(job: ServeJob) -> ExitCode:
 
 # --- compare ---------------------------------------------------------------------------------
 
-# compare also measures the async pattern catalog: its tests, and the modules they drive.
-COMPARE_CATEGORIES: Dict[str, Tuple[str, ...]] = {**CATEGORIES, "patterns": ("test_patterns",)}
-# What compare measures for a category; the others measure the .coveragerc's [run] source.
+COMPARE_CATEGORIES: Dict[str, Tuple[str, ...]] = CATEGORIES
+# What compare measures for a category: the pattern catalog measures the modules its tests
+# drive; the others measure the .coveragerc's [run] source.
 COMPARE_SOURCES: Dict[str, Tuple[str, ...]] = {"patterns": ("test_scripts/patterns",)}
 COMPARE_REPORTS_DIR = PROJECT_DIR / "reports"
 

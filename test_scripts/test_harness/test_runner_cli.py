@@ -333,7 +333,7 @@ def test_exit_code_for_pytest(returncode: int, code: ExitCode) -> None:
 
 @pytest.fixture
 def tests_tree(tmp_path: Path) -> Path:
-    for folder in ("test_api", "test_services", "test_db", "test_harness"):
+    for folder in ("test_api", "test_services", "test_db", "test_harness", "test_patterns"):
         (tmp_path / folder).mkdir()
     for name in ("test_api/test_fx.py", "test_api/test_fx_api.py", "test_api/test_fxrates.py",
                  "test_api/test_assets_api.py", "test_api/helpers.py", "test_services/test_fx_service.py"):
@@ -345,8 +345,9 @@ def test_select_paths_all_is_the_category_folder(tests_tree: Path) -> None:
     assert cli.select_paths("api", "all", tests_tree) == [str(tests_tree / "test_api")]
 
 
-def test_select_paths_all_category_is_four_folders(tests_tree: Path) -> None:
-    expected = [str(tests_tree / name) for name in ("test_api", "test_services", "test_db", "test_harness")]
+def test_select_paths_all_category_is_every_folder(tests_tree: Path) -> None:
+    names = ("test_api", "test_services", "test_db", "test_harness", "test_patterns")
+    expected = [str(tests_tree / name) for name in names]
     assert cli.select_paths("all", "all", tests_tree) == expected
 
 
@@ -389,7 +390,7 @@ def test_select_paths_in_project_are_relative() -> None:
         (
             ["bogus"],
             "argument command: invalid choice: 'bogus' "
-            "(choose from 'api', 'services', 'db', 'harness', 'all', 'serve', 'compare')",
+            "(choose from 'api', 'services', 'db', 'harness', 'patterns', 'all', 'serve', 'compare')",
         ),
         ([], "the following arguments are required: command"),
         (["--bogus", "api"], "unrecognized arguments: --bogus (pytest's own options go after --)"),
@@ -966,3 +967,53 @@ def test_ensure_venv_wrong_hash_fails_with_pip_tail(tmp_path: Path) -> None:
     assert str(raised.value) == "pip install failed with exit code 1 (its output ends above)"
     assert "THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE" in raised.value.tail
     assert bootstrap.read_stamp(tmp_path / "venv") is None
+
+
+# --- the browser the harness needs ----------------------------------------------------------------
+
+
+@pytest.fixture
+def apt_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Record the commands ensure_browser would run, running none."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(cli.subprocess, "run", lambda command, **_: calls.append(command) or subprocess.CompletedProcess(command, 0))
+    monkeypatch.delenv("COVREF_SKIP_BROWSER", raising=False)
+    return calls
+
+
+def no_chromium(name: str) -> str | None:
+    return None if name == "chromium" else f"/usr/bin/{name}"
+
+
+def test_ensure_browser_installs_chromium_as_root_for_harness(monkeypatch: pytest.MonkeyPatch, apt_calls: list[list[str]]) -> None:
+    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
+    cli.ensure_browser(["test_scripts/test_api", "test_scripts/test_harness"], which=no_chromium)
+    assert apt_calls == [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]]
+
+
+def test_ensure_browser_only_advises_when_not_root(
+    monkeypatch: pytest.MonkeyPatch, apt_calls: list[list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli.os, "geteuid", lambda: 1000)
+    cli.ensure_browser(["test_scripts/test_harness"], which=no_chromium)
+    assert apt_calls == []
+    assert "apt-get install -y chromium" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("paths", "which", "skip"),
+    [
+        (["test_scripts/test_api"], no_chromium, None),  # no browser test selected
+        (["test_scripts/test_harness"], lambda name: f"/usr/bin/{name}", None),  # already there
+        (["test_scripts/test_harness"], no_chromium, "1"),  # the person chose to skip
+    ],
+)
+def test_ensure_browser_installs_nothing_when_not_needed(
+    monkeypatch: pytest.MonkeyPatch, apt_calls: list[list[str]], paths: list[str], which: object, skip: str | None
+) -> None:
+    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
+    if skip:
+        monkeypatch.setenv("COVREF_SKIP_BROWSER", skip)
+    cli.ensure_browser(paths, which=which)  # type: ignore[arg-type]
+    assert apt_calls == []
+
