@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from test_scripts.compare.analyze import display_percent as format_percent
+from test_scripts.compare.analyze import percent_of
+
 LOST_LABEL = "ran, reported missed"
 PHANTOM_LABEL = "reported covered, never ran"
 # Lines of unaffected source shown either side of a lost or phantom line.
@@ -31,8 +34,6 @@ CONTEXT = 3
 MIN_GAP = 3
 # The project's own configuration file, as the compare command names its run.
 PROJECT_CONFIG = "project"
-# The same precision as the project's .coveragerc ([report] precision = 1).
-PRECISION = 1
 
 COLOURS = {
     "ok": "#2e7d32",
@@ -62,25 +63,6 @@ class LineCounts:
     @property
     def exact(self) -> bool:
         return self.lost == 0 and self.phantom == 0
-
-
-def format_percent(value: float) -> str:
-    """Format a percentage as coverage.py's reports do: never round up to 100 or down to 0.
-
-    A file missing one statement in a thousand reads 99.9, not 100.0, and one covered statement in
-    a thousand reads 0.1, not 0.0: the page must not call a lossy configuration complete.
-    """
-    near0 = 10.0**-PRECISION
-    if 0 < value < near0:
-        value = near0
-    elif 100 - near0 < value < 100:
-        value = 100 - near0
-    return f"{value:.{PRECISION}f}"
-
-
-def percent_of(part: int, whole: int) -> float:
-    """`part` as a percentage of `whole`; a file with no statements counts as fully covered."""
-    return 100.0 * part / whole if whole else 100.0
 
 
 def write_html(result: dict[str, Any], path: Path, project_dir: Path) -> None:
