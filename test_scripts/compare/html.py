@@ -518,6 +518,8 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .files tfoot th, .files tfoot td { border-top: 2px solid #8c959f; font-weight: bold; }
 th.path, .path { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 12.5px;
                  font-weight: normal; word-break: break-all; }
+/* A path cut into one letter a line is unreadable: keep it whole and let the table scroll. */
+.files th.path { white-space: nowrap; word-break: normal; }
 .bar { display: flex; width: 120px; height: 14px; background: var(--missed); border-radius: 2px;
        overflow: hidden; }
 .bar.empty { background: none; border: 1px dashed #d0d7de; }
