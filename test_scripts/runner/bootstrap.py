@@ -159,15 +159,15 @@ def _or_markers(first: str, second: str) -> str:
     return f"({first}) or ({second})"
 
 
-def locked_packages(lock: Mapping) -> Dict[str, dict]:
-    """The `default` and `develop` entries merged by canonical name: {name: entry}.
+def locked_packages(lock: Mapping, sections: Sequence[str] = LOCK_SECTIONS) -> Dict[str, dict]:
+    """The entries of `sections` (default: `default` and `develop`) merged by canonical name.
 
     A package in both sections (greenlet, typing-extensions, ... here) becomes one entry: the
     versions must agree, hashes and extras are united, markers or-ed. Entries pip cannot install
     with --require-hashes (not pinned with ==, no hashes: editable or VCS entries) are refused.
     """
     merged: Dict[str, dict] = {}
-    for section in LOCK_SECTIONS:
+    for section in sections:
         entries = lock.get(section) or {}
         if not isinstance(entries, dict):
             raise BootstrapError(f"Pipfile.lock: [{section}] is not an object")
@@ -204,14 +204,14 @@ def locked_packages(lock: Mapping) -> Dict[str, dict]:
     return merged
 
 
-def requirement_lines(lock: Mapping) -> List[str]:
+def requirement_lines(lock: Mapping, sections: Sequence[str] = LOCK_SECTIONS) -> List[str]:
     """One `name[extras]==version; markers --hash=sha256:...` line per locked package, sorted.
 
     This is the format `pipenv requirements --dev --hash` writes. No index options: pip's own
     configuration decides where the files come from, and the hashes decide whether they are right.
     """
     lines = []
-    for _, package in sorted(locked_packages(lock).items()):
+    for _, package in sorted(locked_packages(lock, sections).items()):
         extras = f"[{','.join(package['extras'])}]" if package["extras"] else ""
         markers = f"; {package['markers']}" if package["markers"] else ""
         hashes = " ".join(f"--hash={digest}" for digest in package["hashes"])
@@ -500,3 +500,46 @@ def ensure_venv(
     write_stamp(venv_dir, dict(wanted, installer=used))
     log(f"{shown} is ready")
     return target
+
+
+# --- the image's requirements -----------------------------------------------------------------
+
+# EX_DATAERR: the lock is missing, unreadable, or holds an entry pip cannot verify.
+BAD_LOCK_EXIT = 65
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """`python bootstrap.py LOCK --section default --output FILE`: what backend/Dockerfile runs.
+
+    The image gets the lock's application packages without pipenv, through the same
+    `requirement_lines` that builds the project's venv; this file needs only the standard library.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="bootstrap.py", description="Write Pipfile.lock as hashed requirements.")
+    parser.add_argument("lock", type=Path, nargs="?", default=Path("Pipfile.lock"), help="default: ./Pipfile.lock")
+    parser.add_argument(
+        "--section", dest="sections", action="append", choices=LOCK_SECTIONS, help="repeatable; default: both"
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write here instead of to stdout")
+    args = parser.parse_args(argv)
+    sections = args.sections or LOCK_SECTIONS
+    try:
+        lock, _ = read_lock(args.lock)
+        lines = requirement_lines(lock, sections)
+        if not lines:  # an image without the application's packages would fail only when run
+            names = " or ".join(f'"{section}"' for section in sections)
+            raise BootstrapError(f"Pipfile.lock has no {names} packages; re-lock with `pipenv lock`")
+        text = "".join(f"{line}\n" for line in lines)
+    except BootstrapError as exc:
+        sys.stderr.write(f"bootstrap.py: {exc}\n")
+        return BAD_LOCK_EXIT
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

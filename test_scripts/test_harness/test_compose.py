@@ -48,13 +48,13 @@ DOCKERIGNORE = PROJECT_DIR / ".dockerignore"
 ENV_EXAMPLE = PROJECT_DIR / ".env.example"
 PIPFILE = PROJECT_DIR / "Pipfile"
 PIPFILE_LOCK = PROJECT_DIR / "Pipfile.lock"
-LOCK_SCRIPT = "backend/docker/lock_to_requirements.py"
+LOCK_SCRIPT = "test_scripts/runner/bootstrap.py"
 
 # What the app needs at run time: paths relative to backend/ (its import root) and to the WORKDIR.
 RUNTIME_PATHS = ("app", "alembic", "alembic.ini", "data")
 SETTINGS_ENV_NAMES = frozenset(name.upper() for name in Settings.model_fields)
 TEST_TOKEN = "a-secret-of-the-tests-own"
-BAD_LOCK_EXIT = 65  # ExitCode.BAD_LOCK of backend/docker/lock_to_requirements.py
+BAD_LOCK_EXIT = 65  # bootstrap.BAD_LOCK_EXIT of test_scripts/runner/bootstrap.py
 HASHED_REQUIREMENT = re.compile(
     r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[(?P<extras>[^\]]+)\])?==(?P<version>[^\s;]+)"
     r"(?:; (?P<markers>.+?))?(?P<hashes>(?: --hash=sha256:[0-9a-f]{64})+)"
@@ -353,8 +353,8 @@ def serving_image(workdir: Path, *, env: Mapping[str, str], timeout: float = 60.
 
 def requirement_step() -> list[str]:
     """The build stage's RUN that writes the requirements: one command, no shell around it."""
-    found = [args for args in runs(dockerfile_stages()[0]) if "lock_to_requirements.py" in args]
-    assert len(found) == 1, f"expected one RUN of lock_to_requirements.py, found {found}"
+    found = [args for args in runs(dockerfile_stages()[0]) if "bootstrap.py" in args]
+    assert len(found) == 1, f"expected one RUN of bootstrap.py, found {found}"
     argv = shlex.split(found[0])
     assert not {"&&", "||", ";", "|", ">"} & set(argv), f"keep the step a single command: {found[0]}"
     return argv
@@ -364,7 +364,8 @@ def run_lock_script(tmp_path: Path, lock: object | str) -> subprocess.CompletedP
     lock_file = tmp_path / "Pipfile.lock"
     lock_file.write_text(lock if isinstance(lock, str) else json.dumps(lock))
     return subprocess.run(
-        [sys.executable, str(PROJECT_DIR / LOCK_SCRIPT), str(lock_file)], capture_output=True, text=True, timeout=60
+        [sys.executable, str(PROJECT_DIR / LOCK_SCRIPT), str(lock_file), "--section", "default"],
+        capture_output=True, text=True, timeout=60,
     )
 
 
@@ -652,10 +653,10 @@ def test_pip_installs_only_the_generated_requirements() -> None:
 @pytest.mark.parametrize(
     ("lock", "message"),
     [
-        ({"default": {"fastapi": {"version": "*", "hashes": ["sha256:" + "0" * 64]}}}, "fastapi in [default] is '*'"),
+        ({"default": {"fastapi": {"version": "*", "hashes": ["sha256:" + "0" * 64]}}}, "fastapi in [default] is not pinned with == (version: *)"),
         ({"default": {"fastapi": {"version": "==1.0"}}}, "fastapi in [default] has no hashes"),
         ({"develop": {"pytest": {"version": "==9.2.0", "hashes": ["sha256:" + "0" * 64]}}}, 'no "default" packages'),
-        ("{not json", "cannot read"),
+        ("{not json", "is not valid JSON"),
     ],
     ids=["unpinned", "unhashed", "no-default", "not-json"],
 )
