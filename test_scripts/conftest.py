@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
@@ -28,7 +27,7 @@ from app.main import create_app
 from app.models import Asset, AssetPrice, FxRate
 from test_scripts.factories import API_TOKEN
 from test_scripts.fake_provider import ECB_HISTORY_PATH, FakeProvider, Mode, create_fake_provider
-from test_scripts.test_server_helper import running_server
+from test_scripts.test_server_helper import in_process_client, running_server
 
 LOCAL_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 # Children first: deleting in this order never trips a foreign key. Currencies are reference
@@ -197,10 +196,8 @@ async def client(request: pytest.FixtureRequest, app: FastAPI, clean_db: AsyncEn
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
             yield client
     else:
-        async with LifespanManager(app) as manager:
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-                yield client
+        async with in_process_client(app) as client:
+            yield client
 
 
 @pytest.fixture(scope="session")

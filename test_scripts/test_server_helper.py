@@ -12,11 +12,13 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import httpx
 import uvicorn
+from asgi_lifespan import LifespanManager
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ServerShutdownError", "ServerStartupError", "ThreadedServer", "running_server"]
@@ -276,3 +278,16 @@ def running_server(
         yield server.url
     finally:
         server.stop()
+
+
+@asynccontextmanager
+async def in_process_client(app: ASGIApp, **client_kwargs: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client that calls `app` in this event loop, its lifespan run around it.
+
+    The other transport of the harness: no socket and no thread, so only code on the test's own
+    loop (and the threadpool) runs.
+    """
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", **client_kwargs) as client:
+            yield client

@@ -17,12 +17,11 @@ from typing import Any, Protocol
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.types import ASGIApp, Message
 from websockets.asyncio.client import connect
 
-from test_scripts.test_server_helper import running_server
+from test_scripts.test_server_helper import in_process_client, running_server
 
 # Long enough for a loaded CI machine, short enough that a broken pattern fails fast.
 DEADLINE_SECONDS = 5.0
@@ -60,21 +59,13 @@ def threaded(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def serve(threaded: bool) -> Serve:
     """Enter `serve(app)` to get an httpx client for `app` through the chosen transport."""
-    return _serve_threaded if threaded else _serve_in_process
+    return _serve_threaded if threaded else in_process_client
 
 
 @asynccontextmanager
 async def _serve_threaded(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
     with running_server(app) as url:
         async with httpx.AsyncClient(base_url=url, timeout=DEADLINE_SECONDS) as client:
-            yield client
-
-
-@asynccontextmanager
-async def _serve_in_process(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
 
 
