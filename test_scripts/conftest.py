@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -96,8 +98,33 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     # each, made for the run and dropped after it.
     name = f"{url.database}_{worker}"
     asyncio.run(admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    asyncio.run(admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def drop() -> None:
+        asyncio.run(admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    # On Ctrl-C the teardown would reach this drop last, after stopping the servers; a loaded
+    # worker can take more than 10 s to get there, and then xdist kills it (execnet even sends it
+    # a second SIGINT after 5 s, which ends pytest's teardown at once). So the first SIGINT starts
+    # the drop in a thread of its own (not a daemon: the process waits for it) and later ones are
+    # ignored.
+    dropping: list[threading.Thread] = []
+
+    def drop_on_interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        dropping.append(threading.Thread(target=drop, name=f"drop-{name}"))
+        dropping[0].start()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, drop_on_interrupt)
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if dropping:
+            dropping[0].join()
+        else:
+            drop()
+        signal.signal(signal.SIGINT, previous)
 
 
 async def recreate_schema(database_url: str) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.api import errors, health
@@ -26,7 +32,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     import time would hand out connections bound to the wrong loop.
     """
     settings: Settings = app.state.settings
-    engine = create_engine(settings.database_url, echo=settings.database_echo)
+    engine = create_engine(
+        settings.database_url,
+        echo=settings.database_echo,
+        connect_timeout_s=settings.database_connect_timeout_s,
+        command_timeout_s=settings.database_command_timeout_s,
+        busy_timeout_s=settings.database_busy_timeout_s,
+    )
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     logger.info("started with a %s database", settings.database_kind)
@@ -47,17 +59,62 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # httpx logs the full URL of every request at INFO, and a provider's URL (ECB_HTTP_URL) may
+    # carry a user, a password or a key: only httpx's warnings reach our logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
     errors.install(app)
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     api = APIRouter(prefix="/api/v1")
     for module in (fx, assets, portfolio):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
     return app
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the API serves at `path`, from the OpenAPI schema (HEAD wherever GET is)."""
+    routes: list[tuple[re.Pattern[str], list[str]]] | None = getattr(app.state, "allowed_methods", None)
+    if routes is None:
+        routes = []
+        for template, operations in app.openapi()["paths"].items():
+            regex = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+            methods = [method.upper() for method in operations]
+            routes.append((regex, methods + ["HEAD"] if "GET" in methods else methods))
+        app.state.allowed_methods = routes
+    return sorted({method for regex, methods in routes if regex.fullmatch(path) for method in methods})
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI's own answer, except that a 405 lists every method of the resource in `Allow`.
+
+    Starlette answers with the methods of the first route whose path matched, so
+    `DELETE /api/v1/assets` said `Allow: GET` although POST is served there too (RFC 9110 wants
+    all of them).
+    """
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request.app, request.url.path)
+        if allowed:
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+    return await http_exception_handler(request, exc)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    """FastAPI's own 422, but never a 500 for an input that UTF-8 cannot encode.
+
+    A JSON body may spell a lone surrogate (`"\\ud800"`); the 422 echoes the input, and encoding
+    that echo as UTF-8 raised UnicodeEncodeError. JSON's \\u escapes can carry it.
+    """
+    try:
+        return await request_validation_exception_handler(request, exc)
+    except UnicodeEncodeError:
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")

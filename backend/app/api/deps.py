@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import date
 from typing import Annotated, TypeVar
 
 from pydantic import BaseModel
@@ -14,13 +13,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.models.assets import Asset
 from app.services import assets
-from app.schemas.common import Page
+from app.schemas.common import ErrorMessage, IsoDate, Page
 from app.services.errors import AssetNotFound, InvalidInput
 from app.services.fx import FxPolicy
 
 # Our integer primary keys are 32-bit on PostgreSQL; a larger id cannot exist, and must not reach
 # the driver, which would fail on it with a 500.
 MAX_ID = 2**31 - 1
+
+# The errors a route can answer with besides its own, for the OpenAPI schema: every write checks
+# the bearer token (app.core.security), and every route that reads the database gets a 503 when
+# it is unavailable (app.api.errors).
+UNAUTHORIZED = {
+    401: {
+        "model": ErrorMessage,
+        "description": "No valid bearer token: the message says whether it is missing, malformed or wrong",
+        "headers": {"WWW-Authenticate": {"description": "Always `Bearer`", "schema": {"type": "string"}}},
+    }
+}
+# FastAPI answers 400 (not 422) to a body it cannot even decode, such as bytes that are not UTF-8.
+UNREADABLE_BODY = {400: {"model": ErrorMessage, "description": "The body is not JSON text in UTF-8"}}
+DATABASE_UNAVAILABLE = {
+    503: {
+        "model": ErrorMessage,
+        "description": "The database is unavailable; nothing was written",
+        "headers": {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "string"}}},
+    }
+}
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -29,7 +48,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_app_settings(request: Request) -> Settings:
+# `async def` for the two cheap dependencies: FastAPI runs a plain `def` dependency in the
+# threadpool, a thread hop per request for an attribute read.
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -37,7 +58,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_fx_policy(settings: SettingsDep) -> FxPolicy:
+async def get_fx_policy(settings: SettingsDep) -> FxPolicy:
     return FxPolicy(pivot=settings.fx_pivot_currency, max_staleness_days=settings.fx_max_staleness_days)
 
 
@@ -79,7 +100,7 @@ PageDep = Annotated[PageParams, Depends()]
 class DateRange:
     """Optional inclusive `start` and `end` dates; a reversed range is refused."""
 
-    def __init__(self, start: date | None = None, end: date | None = None) -> None:
+    def __init__(self, start: IsoDate | None = None, end: IsoDate | None = None) -> None:
         if start is not None and end is not None and start > end:
             raise InvalidInput(f"start ({start}) must not be after end ({end})", field="start", value=str(start))
         self.start = start

@@ -26,8 +26,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = DEFAULT_DATABASE_URL
+    # repr=False: the URL may carry the database password, and settings end up in logs and tracebacks.
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
     database_echo: bool = False
+    # Bounds on every wait for the database, so that a dead one gets a 503 in seconds, not a hang.
+    database_connect_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    database_command_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    database_busy_timeout_s: float = Field(default=5.0, ge=0, le=300)
     api_token: SecretStr = SecretStr(DEFAULT_API_TOKEN)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cors_origins: list[str] = Field(default_factory=list)

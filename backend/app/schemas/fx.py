@@ -6,19 +6,25 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, model_validator
 
 from app.models.fx import RATE_PRECISION, RATE_SCALE
-from app.schemas.common import CurrencyCode, Money, ORMModel, PastDate, PlainDecimal
+from app.schemas.common import CurrencyCode, Money, ORMModel, PastDate, PlainDecimal, decimal_text
+from app.services.providers import PROVIDER_NAMES
 
 MAX_RATES_PER_REQUEST = 10_000
 
 RateValue = Annotated[
     Decimal,
     Field(gt=0, max_digits=RATE_PRECISION, decimal_places=RATE_SCALE, allow_inf_nan=False),
+    *decimal_text(whole_digits=RATE_PRECISION - RATE_SCALE, decimal_places=RATE_SCALE, positive=True),
 ]
 # Up to a trillion trillions with 8 decimals: any real amount, and no integer overflow downstream.
-AmountValue = Annotated[Decimal, Field(ge=0, max_digits=32, decimal_places=8, allow_inf_nan=False)]
+AmountValue = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=32, decimal_places=8, allow_inf_nan=False),
+    *decimal_text(whole_digits=24, decimal_places=8, positive=False),
+]
 
 
 class CurrencyOut(ORMModel):
@@ -100,7 +106,10 @@ class Conversion(BaseModel):
 
 
 class SyncRequest(BaseModel):
-    provider: Annotated[str, Field(min_length=1, max_length=32)] = "ecb_file"
+    # The route refuses an unknown name with a message listing the known ones; the schema lists them too.
+    provider: Annotated[
+        str, Field(min_length=1, max_length=32), WithJsonSchema({"type": "string", "enum": list(PROVIDER_NAMES)})
+    ] = "ecb_file"
     start: PastDate | None = None
     end: PastDate | None = None
 

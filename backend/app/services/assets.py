@@ -9,14 +9,15 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.models.assets import Asset, AssetKind, AssetPrice
 from app.schemas.assets import AssetCreate, AssetUpdate, AssetValuation, PortfolioValuation, PriceIn, UnvaluedAsset
 from app.schemas.fx import UpsertResult
-from app.services import fx
-from app.services.errors import PriceNotFound, RateNotFound
+from app.services import fx, upserts
+from app.services.errors import AssetNotFound, PriceNotFound, RateNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +50,24 @@ async def create(*, session: AsyncSession, data: AssetCreate) -> Asset:
 
 
 async def update(*, session: AsyncSession, asset: Asset, changes: AssetUpdate) -> Asset:
+    """Set every field `changes` names, in one UPDATE; `asset` shows the result.
+
+    The ORM's flush would write only the fields that differ from what we read. Under concurrent
+    edits that mixes two of them: a field we read as already holding our value may have been
+    changed by another edit since, and that edit's value would stay beside ours.
+    """
     values = changes.model_dump(exclude_unset=True)
+    if not values:
+        return asset
     if "currency" in values:
         await fx.get_currencies(session=session, codes={"currency": values["currency"]}, location="body")
-    for name, value in values.items():
-        setattr(asset, name, value)
-    if values:
-        asset.updated_at = utcnow()
+    await upserts.lock_for_writing(session)
+    # synchronize_session (the default, "auto") copies the values onto `asset` as well.
+    result = await session.execute(
+        sql_update(Asset).where(Asset.id == asset.id).values(**values, updated_at=utcnow())
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise AssetNotFound(asset.id)  # deleted by another request since we read it
     await session.commit()
     return asset
 
@@ -67,22 +79,18 @@ async def delete(*, session: AsyncSession, asset: Asset) -> None:
 
 
 async def upsert_prices(*, session: AsyncSession, asset: Asset, prices: Sequence[PriceIn]) -> UpsertResult:
-    """Insert new prices, update changed ones, skip equal ones; all or nothing."""
-    rows = await session.scalars(
-        select(AssetPrice).where(AssetPrice.asset_id == asset.id, AssetPrice.price_date.in_({p.date for p in prices}))
+    """Insert new prices, update changed ones, skip equal ones; all or nothing.
+
+    The counts are exact, and the prices are written as a whole, even while other requests write
+    the same dates (see `app.services.upserts`).
+    """
+    now = utcnow()
+    rows = [{"asset_id": asset.id, "price_date": p.date, "price": p.price, "updated_at": now} for p in prices]
+    result = await upserts.upsert(
+        session=session, table=AssetPrice.__table__, rows=rows, key=("asset_id", "price_date"), value="price"
     )
-    existing = {row.price_date: row for row in rows}
-    now, inserted, updated = utcnow(), 0, 0
-    for item in prices:
-        row = existing.get(item.date)
-        if row is None:
-            session.add(AssetPrice(asset_id=asset.id, price_date=item.date, price=item.price, updated_at=now))
-            inserted += 1
-        elif row.price != item.price:
-            row.price, row.updated_at = item.price, now
-            updated += 1
     await session.commit()
-    return UpsertResult(inserted=inserted, updated=updated, skipped=len(prices) - inserted - updated)
+    return result
 
 
 async def list_prices(

@@ -6,17 +6,17 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.models.fx import Currency, FxRate
 from app.schemas.fx import Conversion, ConversionLeg, LatestRates, SyncResult, UpsertResult
+from app.services import upserts
 from app.services.errors import NoRates, ProviderFailed, RateNotFound, UnknownCurrency
 from app.services.providers import Provider, ProviderError, RateQuote
 
@@ -25,8 +25,8 @@ logger = logging.getLogger(__name__)
 # Derived (inverse and cross) rates are shown to 12 significant digits; the result itself is
 # computed exactly from the stored rates, not from this rounded figure.
 _SHOWN_RATE = Context(prec=12, rounding=ROUND_HALF_EVEN)
-# Rows per INSERT ... ON CONFLICT batch: bounds memory and statement size on both databases.
-_WRITE_CHUNK = 5_000
+# Rows per INSERT ... ON CONFLICT statement (tests make it small to see the progress per chunk).
+_WRITE_CHUNK = upserts.WRITE_CHUNK
 
 Pair = tuple[str, str]
 
@@ -141,8 +141,10 @@ def _shown(rate: Fraction) -> Decimal:
 def round_money(amount: Fraction | Decimal, minor_units: int) -> Decimal:
     """`amount` rounded half-even to `minor_units` decimals, in one exact step."""
     scaled = Fraction(amount) * 10**minor_units
-    # round() on a Fraction is exact and rounds halves to even.
-    return Decimal(round(scaled)).scaleb(-minor_units)
+    # round() on a Fraction is exact and rounds halves to even. scaleb rounds to its context's
+    # precision (28 digits by default): give it room for every digit of the largest amounts.
+    units = round(scaled)
+    return Decimal(units).scaleb(-minor_units, Context(prec=max(28, len(str(abs(units))))))
 
 
 async def convert(
@@ -160,7 +162,8 @@ async def convert(
             amount=amount, from_currency=from_currency, to_currency=to_currency, requested_date=on, rate_date=on,
             stale_days=0, path="identity", rate=Decimal(1), result=round_money(amount, minor_units), legs=[],
         )  # fmt: skip
-    window_start = on - timedelta(days=policy.max_staleness_days)
+    # Clamped at 0001-01-01: subtracting days past the start of the calendar raises OverflowError.
+    window_start = date.fromordinal(max(1, on.toordinal() - policy.max_staleness_days))
     by_date = await _rates_by_date(
         session, {from_currency, to_currency, policy.pivot}, start=window_start, end=on
     )
@@ -199,22 +202,6 @@ async def latest_rates(*, session: AsyncSession, base: str, on: date, policy: Fx
             path, factor, legs = found
             rates[code] = legs[0].rate if path == "direct" else _shown(factor)
     return LatestRates(base=base, date=newest, rates=rates)
-
-
-async def _existing_rates(session: AsyncSession, quotes: Sequence[RateQuote]) -> dict[tuple[str, str, date], Decimal]:
-    """The stored rates for the keys in `quotes` (read in one query over their bounding box)."""
-    rows = await session.execute(
-        select(FxRate.base, FxRate.quote, FxRate.rate_date, FxRate.rate).where(
-            FxRate.base.in_({q.base for q in quotes}),
-            FxRate.quote.in_({q.quote for q in quotes}),
-            FxRate.rate_date.between(min(q.on for q in quotes), max(q.on for q in quotes)),
-        )
-    )
-    return {(b, q, d): r for b, q, d, r in rows}
-
-
-def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
 
 
 async def known_currency_codes(*, session: AsyncSession) -> set[str]:
@@ -274,9 +261,8 @@ async def write_rates(
 ) -> UpsertResult:
     """Insert new rates, update changed ones, skip equal ones, in the caller's transaction.
 
-    Unknown currencies raise before anything is written. The write itself is an INSERT ... ON
-    CONFLICT DO UPDATE, so a concurrent writer of the same key can neither duplicate the row nor
-    make us fail; the counts describe what we saw when we read.
+    Unknown currencies raise before anything is written. The counts are exact, and the rates are
+    written as a whole, even while other requests write the same keys (see `app.services.upserts`).
     """
     if not quotes:
         return UpsertResult(inserted=0, updated=0, skipped=0)
@@ -286,26 +272,17 @@ async def write_rates(
         for field, code in (("base", q.base), ("quote", q.quote)):
             if code not in known:
                 raise UnknownCurrency(code, field=f"rates[{index}].{field}", location="body")
-    existing = await _existing_rates(session, quotes)
     now = utcnow()
-    rows, inserted, updated = [], 0, 0
-    for q in quotes:
-        old = existing.get((q.base, q.quote, q.on))
-        if old == q.rate:
-            continue
-        if old is None:
-            inserted += 1
-        else:
-            updated += 1
-        rows.append({"base": q.base, "quote": q.quote, "rate_date": q.on, "rate": q.rate, "source": source, "updated_at": now})
-    insert = _insert_for(session)(FxRate)
-    statement = insert.on_conflict_do_update(
-        index_elements=["base", "quote", "rate_date"],
-        set_={"rate": insert.excluded.rate, "source": insert.excluded.source, "updated_at": insert.excluded.updated_at},
-    )
-    for done in range(0, len(rows), _WRITE_CHUNK):
-        await session.execute(statement, rows[done : done + _WRITE_CHUNK])
-        if progress is not None:
-            progress(min(done + _WRITE_CHUNK, len(rows)), len(rows))
-    logger.info("upserted %d rates from %s: %d new, %d changed", len(rows), source, inserted, updated)
-    return UpsertResult(inserted=inserted, updated=updated, skipped=len(quotes) - inserted - updated)
+    rows = [
+        {"base": q.base, "quote": q.quote, "rate_date": q.on, "rate": q.rate, "source": source, "updated_at": now}
+        for q in quotes
+    ]
+    result = await upserts.upsert(
+        session=session, table=FxRate.__table__, rows=rows, key=("base", "quote", "rate_date"), value="rate",
+        chunk=_WRITE_CHUNK, progress=progress,
+    )  # fmt: skip
+    logger.info(
+        "upserted %d rates from %s: %d new, %d changed", result.inserted + result.updated, source, result.inserted,
+        result.updated,
+    )  # fmt: skip
+    return result

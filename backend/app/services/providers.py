@@ -23,6 +23,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 from xml.parsers import expat
 
 import httpx
@@ -254,6 +255,12 @@ def _parse_csv(text: str, *, days: _Days) -> None:
         raise days.error(f"row {reader.line_num}: not readable as CSV ({exc})") from None
 
 
+def _without_credentials(url: str) -> str:
+    """`url` without its user, password, query and fragment, which may carry credentials."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
 class EcbHttpProvider:
     """The ECB's XML feed (`eurofxref-hist.xml` and its shorter siblings), fetched over HTTP."""
 
@@ -271,13 +278,15 @@ class EcbHttpProvider:
         if retries < 0:
             raise ValueError(f"retries must be 0 or more, got {retries}")
         self.url = url
+        # What messages, logs and repr show: a user, password or query in the URL may be a secret.
+        self.source = _without_credentials(url)
         self.timeout_s = timeout_s
         self.retries = retries
         self.backoff_s = backoff_s
         self.transport = transport
 
     def __repr__(self) -> str:
-        return f"EcbHttpProvider({self.url!r}, timeout_s={self.timeout_s}, retries={self.retries})"
+        return f"EcbHttpProvider({self.source!r}, timeout_s={self.timeout_s}, retries={self.retries})"
 
     async def fetch(self, *, start: date | None = None, end: date | None = None) -> list[RateQuote]:
         """Every quote in the feed dated within [start, end], oldest first, then by quote."""
@@ -311,8 +320,8 @@ class EcbHttpProvider:
                 logger.warning(
                     "%s: %s: %s on attempt %d of %d; retrying in %.2f s",
                     self.name,
-                    self.url,
-                    failure,
+                    self.source,
+                    failure.replace(self.url, self.source),
                     attempt + 1,
                     attempts,
                     delay,
@@ -321,10 +330,10 @@ class EcbHttpProvider:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _error(self, problem: str) -> ProviderError:
-        return ProviderError(self.name, self.url, problem)
+        return ProviderError(self.name, self.source, problem.replace(self.url, self.source))
 
     def _parse(self, payload: bytes, start: date | None, end: date | None) -> list[RateQuote]:
-        days = _Days(provider=self.name, source=self.url)
+        days = _Days(provider=self.name, source=self.source)
         root = _parse_xml(payload, days=days)
         _read_cubes(root, days=days)
         return days.quotes(start=start, end=end)

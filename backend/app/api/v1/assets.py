@@ -6,7 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AssetDep, DateRangeDep, FxPolicyDep, PageDep, SessionDep
+from app.api.deps import (
+    DATABASE_UNAVAILABLE,
+    UNAUTHORIZED,
+    UNREADABLE_BODY,
+    AssetDep,
+    DateRangeDep,
+    FxPolicyDep,
+    PageDep,
+    SessionDep,
+)
 from app.core.security import WriteAccess
 from app.models.assets import AssetKind
 from app.schemas.assets import AssetCreate, AssetOut, AssetUpdate, AssetValuation, PriceOut, PricesUpsert
@@ -14,8 +23,10 @@ from app.schemas.common import CurrencyCode, ErrorMessage, Page, PastDate, utc_t
 from app.schemas.fx import UpsertResult
 from app.services import assets, fx
 
-router = APIRouter(prefix="/assets", tags=["assets"])
+router = APIRouter(prefix="/assets", tags=["assets"], responses=DATABASE_UNAVAILABLE)
 ASSET_404 = {404: {"model": ErrorMessage, "description": "No such asset"}}
+WRITE_ERRORS = {**UNAUTHORIZED, **UNREADABLE_BODY}
+VALUATION_404 = {404: {"model": ErrorMessage, "description": "No such asset, or no price or rate on or before the date"}}
 
 
 @router.get("", response_model=Page[AssetOut])
@@ -29,7 +40,9 @@ async def list_assets(
     return page.of(AssetOut, rows, total)
 
 
-@router.post("", response_model=AssetOut, status_code=status.HTTP_201_CREATED, dependencies=[WriteAccess])
+@router.post(
+    "", response_model=AssetOut, status_code=status.HTTP_201_CREATED, responses=WRITE_ERRORS, dependencies=[WriteAccess]
+)
 async def create_asset(body: AssetCreate, session: SessionDep) -> AssetOut:
     """Create an asset."""
     return AssetOut.model_validate(await assets.create(session=session, data=body))
@@ -41,14 +54,17 @@ async def get_asset(asset: AssetDep) -> AssetOut:
     return AssetOut.model_validate(asset)
 
 
-@router.patch("/{asset_id}", response_model=AssetOut, responses=ASSET_404, dependencies=[WriteAccess])
+@router.patch("/{asset_id}", response_model=AssetOut, responses={**WRITE_ERRORS, **ASSET_404}, dependencies=[WriteAccess])
 async def update_asset(asset: AssetDep, body: AssetUpdate, session: SessionDep) -> AssetOut:
     """Change some fields of an asset."""
     return AssetOut.model_validate(await assets.update(session=session, asset=asset, changes=body))
 
 
 @router.delete(
-    "/{asset_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ASSET_404, dependencies=[WriteAccess]
+    "/{asset_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**UNAUTHORIZED, **ASSET_404},
+    dependencies=[WriteAccess],
 )
 async def delete_asset(asset: AssetDep, session: SessionDep) -> Response:
     """Delete an asset and its prices."""
@@ -56,7 +72,9 @@ async def delete_asset(asset: AssetDep, session: SessionDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{asset_id}/prices", response_model=UpsertResult, responses=ASSET_404, dependencies=[WriteAccess])
+@router.post(
+    "/{asset_id}/prices", response_model=UpsertResult, responses={**WRITE_ERRORS, **ASSET_404}, dependencies=[WriteAccess]
+)
 async def upsert_prices(asset: AssetDep, body: PricesUpsert, session: SessionDep) -> UpsertResult:
     """Insert or update many prices at once; if any is invalid, none is written."""
     return await assets.upsert_prices(session=session, asset=asset, prices=body.prices)
@@ -73,7 +91,7 @@ async def list_prices(
     return page.of(PriceOut, rows, total)
 
 
-@router.get("/{asset_id}/valuation", response_model=AssetValuation, responses=ASSET_404)
+@router.get("/{asset_id}/valuation", response_model=AssetValuation, responses=VALUATION_404)
 async def value_asset(
     asset: AssetDep,
     session: SessionDep,

@@ -6,7 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import DateRangeDep, FxPolicyDep, PageDep, SessionDep, SettingsDep
+from app.api.deps import (
+    DATABASE_UNAVAILABLE,
+    UNAUTHORIZED,
+    UNREADABLE_BODY,
+    DateRangeDep,
+    FxPolicyDep,
+    PageDep,
+    SessionDep,
+    SettingsDep,
+)
 from app.core.security import WriteAccess
 from app.schemas.common import CurrencyCode, ErrorMessage, Page, PastDate, utc_today
 from app.schemas.fx import (
@@ -24,7 +33,7 @@ from app.services import fx, providers
 from app.services.errors import InvalidInput
 from app.services.providers import RateQuote
 
-router = APIRouter(prefix="/fx", tags=["fx"])
+router = APIRouter(prefix="/fx", tags=["fx"], responses=DATABASE_UNAVAILABLE)
 NOT_FOUND = {404: {"model": ErrorMessage, "description": "No rate within the staleness window"}}
 
 
@@ -60,7 +69,9 @@ async def latest_rates(
     return await fx.latest_rates(session=session, base=base, on=on or utc_today(), policy=policy)
 
 
-@router.post("/rates", response_model=UpsertResult, dependencies=[WriteAccess])
+@router.post(
+    "/rates", response_model=UpsertResult, responses={**UNAUTHORIZED, **UNREADABLE_BODY}, dependencies=[WriteAccess]
+)
 async def upsert_rates(body: RatesUpsert, session: SessionDep) -> UpsertResult:
     """Insert or update many rates at once; if any is invalid, none is written."""
     quotes = [RateQuote(base=r.base, quote=r.quote, on=r.date, rate=r.rate) for r in body.rates]
@@ -92,7 +103,11 @@ async def convert(
     "/sync",
     response_model=SyncResult,
     dependencies=[WriteAccess],
-    responses={502: {"model": ErrorMessage, "description": "The provider failed; nothing was written"}},
+    responses={
+        **UNAUTHORIZED,
+        **UNREADABLE_BODY,
+        502: {"model": ErrorMessage, "description": "The provider failed; nothing was written"},
+    },
 )
 async def sync(body: SyncRequest, session: SessionDep, settings: SettingsDep) -> SyncResult:
     """Fetch rates from a provider (`ecb_file`, `ecb_http`) and upsert them."""

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import FxPolicyDep, SessionDep
+from app.api.deps import DATABASE_UNAVAILABLE, FxPolicyDep, SessionDep
 from app.schemas.assets import PortfolioValuation
 from app.schemas.common import CurrencyCode, PastDate, utc_today
 from app.services import assets
 
-router = APIRouter(prefix="/portfolio", tags=["portfolio"])
+router = APIRouter(prefix="/portfolio", tags=["portfolio"], responses=DATABASE_UNAVAILABLE)
 
 
 @router.get("/valuation", response_model=PortfolioValuation)
