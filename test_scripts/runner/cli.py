@@ -10,7 +10,6 @@ list them.
 from __future__ import annotations
 
 import argparse
-import enum
 import importlib
 import os
 import shlex
@@ -28,10 +27,25 @@ from urllib.parse import parse_qs, urlsplit
 
 from test_scripts.compare import configs as compare_configs
 from test_scripts.compare import pythons as compare_pythons
-from test_scripts.runner import bootstrap
-
-PROG = "test_runner.py"
-PROJECT_DIR = bootstrap.PROJECT_DIR
+from test_scripts.runner import bootstrap, engines
+from test_scripts.runner import bench, fuzz, mutate, policy, shuffle
+from test_scripts.runner.base import (  # noqa: F401  (re-exported: tests and compare import them from here)
+    EXIT_CODE_MEANINGS,
+    PROG,
+    PROJECT_DIR,
+    Command,
+    DatabaseUnreachable,
+    ExitCode,
+    ProjectError,
+    RunnerError,
+    TEST_OPTIONS,
+    UsageError,
+    exit_code_for_pytest,
+    refuse_pytest_args,
+    refuse_test_options,
+    relative,
+    say,
+)
 RUNNER_SCRIPT = PROJECT_DIR / "test_runner.py"
 TESTS_DIR = PROJECT_DIR / "test_scripts"
 COVERAGERC = PROJECT_DIR / ".coveragerc"
@@ -53,87 +67,24 @@ DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 POSTGRES_CONNECT_TIMEOUT_S = 3.0
 # Length 8, then the code 80877103 (1234 << 16 | 5679): the protocol's SSLRequest message.
 POSTGRES_SSL_REQUEST = struct.pack("!ii", 8, 80877103)
-# `--cov` without a source: the rc's [run] source decides what is measured.
-COVERAGE_ARGS = (
-    "--cov",
-    "--cov-config=.coveragerc",
-    "--cov-branch",
+COVERAGE_REPORTS = (
     "--cov-report=term-missing",
     "--cov-report=html:htmlcov",
     "--cov-report=json:coverage.json",
     "--cov-report=xml:coverage.xml",
 )
-COVERAGE_OUTPUTS = ("htmlcov", "coverage.json", "coverage.xml")
+# `--cov` without a source: the rc's [run] source decides what is measured, its [run] branch
+# whether branches are.
+COVERAGE_ARGS = ("--cov", "--cov-config=.coveragerc", *COVERAGE_REPORTS)
+# What an engine other than the rc as it is runs with: rc files derived from .coveragerc
+# (test_scripts/compare/configs.py), and slipcover's own result before we convert it.
+ENGINE_DIR = Path("reports") / "coverage"
+SLIPCOVER_JSON = ENGINE_DIR / "slipcover.json"
+COVERAGE_OUTPUTS = ("htmlcov", "coverage.json", "coverage.xml", str(SLIPCOVER_JSON))
 # .coveragerc's [html] show_contexts reads this: on only when contexts are recorded.
 SHOW_CONTEXTS_VARIABLE = "COVREF_SHOW_CONTEXTS"
 # Set for the re-executed runner; if it then finds itself outside the venv, something is wrong.
 REEXEC_GUARD = "COVREF_RUNNER_REEXEC"
-
-
-class ExitCode(enum.IntEnum):
-    """Every status the runner exits with. 0-5 mean what they mean to pytest."""
-
-    OK = 0
-    TESTS_FAILED = 1
-    INTERRUPTED = 2
-    PYTEST_ERROR = 3
-    USAGE = 4
-    NO_TESTS = 5
-    COVERAGE_INEXACT = 65
-    DB_UNREACHABLE = 69
-    INTERNAL_ERROR = 70
-    SERVER_FAILED = 71
-    BOOTSTRAP_FAILED = 73
-
-
-EXIT_CODE_MEANINGS: Dict[ExitCode, str] = {
-    ExitCode.OK: "the tests passed (serve: the server stopped cleanly)",
-    ExitCode.TESTS_FAILED: "tests failed, or coverage is under the rc's fail_under",
-    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
-    ExitCode.PYTEST_ERROR: "pytest hit an internal error or crashed (often a broken conftest.py)",
-    ExitCode.USAGE: "a wrong command line: the runner's, or pytest's after --",
-    ExitCode.NO_TESTS: "pytest collected no tests (an empty folder, or -k matched nothing)",
-    ExitCode.COVERAGE_INEXACT: "compare: the project's .coveragerc lost or invented executed lines",
-    ExitCode.DB_UNREACHABLE: "--db postgres and PostgreSQL does not accept connections",
-    ExitCode.INTERNAL_ERROR: "a runner bug or a missing project file; --verbose shows tracebacks",
-    ExitCode.SERVER_FAILED: "serve: the server could not start or stopped with an error",
-    ExitCode.BOOTSTRAP_FAILED: "the virtual environment could not be made, or Python < 3.11",
-}
-
-PYTEST_EXIT_CODES: Dict[int, ExitCode] = {
-    0: ExitCode.OK,
-    1: ExitCode.TESTS_FAILED,
-    2: ExitCode.INTERRUPTED,
-    3: ExitCode.PYTEST_ERROR,
-    4: ExitCode.USAGE,
-    5: ExitCode.NO_TESTS,
-}
-
-
-class RunnerError(Exception):
-    """A failure we explain in one line; subclasses name the exit code and the line's prefix."""
-
-    exit_code = ExitCode.INTERNAL_ERROR
-    prefix = ""
-
-
-class UsageError(RunnerError):
-    exit_code = ExitCode.USAGE
-    prefix = "error: "
-
-
-class DatabaseUnreachable(RunnerError):
-    exit_code = ExitCode.DB_UNREACHABLE
-
-
-class ProjectError(RunnerError):
-    """A file of the project that a command needs is missing (.coveragerc, backend/app/cli.py)."""
-
-    exit_code = ExitCode.INTERNAL_ERROR
-
-
-def say(message: str) -> None:
-    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
 
 
 # --- what to run -----------------------------------------------------------------------------
@@ -147,6 +98,7 @@ class RunPlan:
     target: str = "all"
     coverage: bool = False
     contexts: bool = False
+    coverage_config: Optional[str] = None  # one of compare's configurations; None: the runner picks
     db: str = "sqlite"
     transport: str = "threaded"
     workers: Optional[str] = None
@@ -164,11 +116,6 @@ class ServeJob(NamedTuple):
     port: int
 
 
-def _relative(path: Path) -> str:
-    try:
-        return str(path.relative_to(PROJECT_DIR))
-    except ValueError:
-        return str(path)
 
 
 def available_targets(
@@ -189,7 +136,7 @@ def select_paths(
     """The folders (target `all`) or the files (`test_<target>.py`, `test_<target>_*.py`) to run."""
     folders = [tests_dir / folder for folder in categories[category]]
     if target == "all":
-        return [_relative(folder) for folder in folders]
+        return [relative(folder) for folder in folders]
     chosen = [
         path
         for folder in folders
@@ -197,9 +144,9 @@ def select_paths(
         if path.name == f"test_{target}.py" or path.name.startswith(f"test_{target}_")
     ]
     if chosen:
-        return [_relative(path) for path in chosen]
+        return [relative(path) for path in chosen]
     names = available_targets(category, tests_dir, categories)
-    empty = "" if names else f" (no test_*.py in {', '.join(_relative(folder) for folder in folders)} yet)"
+    empty = "" if names else f" (no test_*.py in {', '.join(relative(folder) for folder in folders)} yet)"
     raise UsageError(f"unknown target {target!r} for {category}; available: {', '.join(['all', *names])}{empty}")
 
 
@@ -251,15 +198,60 @@ def check_postgres(url: str, timeout: float = POSTGRES_CONNECT_TIMEOUT_S) -> Non
         )
 
 
-def build_pytest_command(plan: RunPlan, paths: Sequence[str], python: str = sys.executable) -> List[str]:
-    """The pytest command line for a plan; the person's own pytest arguments come last and win."""
+def plan_engine(
+    plan: RunPlan, python: Sequence[int] = tuple(sys.version_info[:3]), rcfile: Path = COVERAGERC
+) -> engines.Engine:
+    """The engine a --coverage plan measures with: --coverage-config's, or the fastest exact one here."""
+    return engines.engine_for(
+        python, branch=compare_configs.rc_branch(rcfile), contexts=plan.contexts, name=plan.coverage_config
+    )
+
+
+def engine_rc(engine: engines.Engine) -> Path:
+    """The rc file (relative to the project) pytest-cov runs with, or the reports of slipcover's data use."""
+    config = engine.parsed
+    as_it_is = config.engine == compare_configs.SLIPCOVER and config.branch == compare_configs.rc_branch(COVERAGERC)
+    if config.is_project or as_it_is:
+        return Path(".coveragerc")
+    return ENGINE_DIR / f"{config.dirname}.coveragerc"
+
+
+def write_engine_rc(engine: engines.Engine, project_dir: Path = PROJECT_DIR) -> Path:
+    """Write the derived rc file an engine needs (none for the rc as it is); returns its path."""
+    rc = engine_rc(engine)
+    if rc != Path(".coveragerc"):
+        compare_configs.write_rc(engine.parsed, project_dir / ".coveragerc", project_dir / rc)
+    return rc
+
+
+def build_pytest_command(
+    plan: RunPlan, paths: Sequence[str], python: str = sys.executable, engine: Optional[engines.Engine] = None
+) -> List[str]:
+    """The pytest command line for a plan; the person's own pytest arguments come last and win.
+
+    With --coverage it runs under `engine` (default: `plan_engine(plan)`): pytest-cov with the
+    engine's rc file, or pytest under slipcover, whose JSON `finish_slipcover` then converts.
+    """
     command = [python, "-m", "pytest", *paths, "--db", plan.db, "--transport", plan.transport]
     if plan.workers is not None:
         command += ["-n", plan.workers]
     if plan.keyword is not None:
         command += ["-k", plan.keyword]
     if plan.coverage:
-        command += COVERAGE_ARGS
+        engine = engine or plan_engine(plan)
+        if engine.is_slipcover:
+            from test_scripts import slipcover_data
+
+            under = slipcover_data.run_command(
+                python,
+                branch=bool(engine.parsed.branch),
+                sources=compare_configs.rc_list(COVERAGERC, "run", "source"),
+                omit=compare_configs.rc_list(COVERAGERC, "run", "omit"),
+                out=SLIPCOVER_JSON,
+            )
+            command = [*under, *command[1:], *slipcover_data.PYTEST_ARGS]
+        else:
+            command += ["--cov", f"--cov-config={engine_rc(engine)}", *COVERAGE_REPORTS]
     if plan.contexts:
         command.append("--cov-context=test")
     return command + list(plan.pytest_args)
@@ -274,33 +266,17 @@ def pytest_environment(plan: RunPlan, environ: Mapping[str, str]) -> Dict[str, s
     return env
 
 
-def exit_code_for_pytest(returncode: int) -> ExitCode:
-    if returncode in PYTEST_EXIT_CODES:
-        return PYTEST_EXIT_CODES[returncode]
-    if returncode == -signal.SIGINT:
-        return ExitCode.INTERRUPTED
-    return ExitCode.PYTEST_ERROR  # killed by a signal, or a code pytest does not define
-
-
 # --- the commands ----------------------------------------------------------------------------
 
-# (flag, dest) of the options that only the test commands take.
-TEST_OPTIONS = (
-    ("--coverage", "coverage"),
-    ("--contexts", "contexts"),
-    ("--db", "db"),
-    ("--transport", "transport"),
-    ("-n", "workers"),
-    ("-k", "keyword"),
-)
 
 
 def plan_from_args(args: argparse.Namespace) -> RunPlan:
     return RunPlan(
         category=args.command,
         target=args.target,
-        coverage=bool(args.coverage or args.contexts),
+        coverage=bool(args.coverage or args.contexts or args.coverage_config),
         contexts=bool(args.contexts),
+        coverage_config=args.coverage_config,
         db=args.db or "sqlite",
         transport=args.transport or "threaded",
         workers=args.workers,
@@ -314,7 +290,12 @@ def prepare_tests(args: argparse.Namespace) -> SuiteJob:
     plan = plan_from_args(args)
     paths = select_paths(plan.category, plan.target)
     if plan.coverage and not COVERAGERC.is_file():
-        raise ProjectError(f"--coverage reads {_relative(COVERAGERC)}, and the project has none")
+        raise ProjectError(f"--coverage reads {relative(COVERAGERC)}, and the project has none")
+    if plan.coverage_config is not None:
+        try:
+            plan_engine(plan)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     if plan.db == "postgres":
         check_postgres(postgres_url(os.environ))
     return SuiteJob(plan, paths)
@@ -358,33 +339,103 @@ def ensure_browser(paths: Sequence[str], *, which: Callable[[str], Optional[str]
         say(f"could not install {BROWSER}; the browser tests will fail and say why")
 
 
+def finish_slipcover(engine: engines.Engine, status: ExitCode, project_dir: Path = PROJECT_DIR) -> ExitCode:
+    """slipcover's JSON into the rc's data file, then coverage's reports and fail_under, as pytest-cov does.
+
+    Run after pytest ended with `status`. The data file is coverage.py's (test_scripts/slipcover_data.py
+    writes it through coverage's data API), so everything that reads .coverage works unchanged.
+    Returns `status`, or TESTS_FAILED when the total is under fail_under, as pytest-cov makes pytest do.
+    """
+    import coverage
+    from coverage.results import display_covered, should_fail_under
+
+    from test_scripts import slipcover_data
+
+    if status not in (ExitCode.OK, ExitCode.TESTS_FAILED):
+        return status
+    out = project_dir / SLIPCOVER_JSON
+    if not out.is_file():
+        say(f"slipcover wrote no {SLIPCOVER_JSON}; no coverage reports (its output above says why)")
+        return ExitCode.PYTEST_ERROR if status is ExitCode.OK else status
+    rc = str(project_dir / engine_rc(engine))
+    config = coverage.Coverage(config_file=rc).config
+    data_file = str(project_dir / config.data_file)
+    conversion = slipcover_data.write_data_file(str(out), data_file, config_file=rc, base_dir=str(project_dir))
+    for problem in conversion.problems:
+        say(f"slipcover: {problem}")
+    cov = coverage.Coverage(config_file=rc, data_file=data_file)
+    cov.load()
+    print(f"{'':_^30} coverage (slipcover{', branch' if conversion.branch else ''}) {'':_^30}", flush=True)
+    total = cov.report(show_missing=True, ignore_errors=True, file=sys.stdout)
+    cov.html_report(ignore_errors=True, directory="htmlcov")
+    print("Coverage HTML written to dir htmlcov")
+    cov.json_report(ignore_errors=True, outfile="coverage.json")
+    print("Coverage JSON written to file coverage.json")
+    cov.xml_report(ignore_errors=True, outfile="coverage.xml")
+    print("Coverage XML written to file coverage.xml", flush=True)
+    fail_under, precision = config.fail_under, config.precision
+    if fail_under and should_fail_under(total, fail_under, precision):
+        print(f"\nERROR: Coverage failure: total of {display_covered(total, precision)} is less than "
+              f"fail-under={fail_under:.{precision}f}")  # fmt: skip
+        print(f"FAIL Required test coverage of {fail_under}% not reached. Total coverage: {total:.2f}%", flush=True)
+        return ExitCode.TESTS_FAILED
+    if fail_under:
+        print(f"Required test coverage of {fail_under}% reached. Total coverage: {total:.2f}%", flush=True)
+    return status
+
+
 def run_tests(job: SuiteJob) -> ExitCode:
     ensure_browser(job.paths)
+    engine = None
     if job.plan.coverage:
+        engine = plan_engine(job.plan)
         erase_coverage()
-    command = build_pytest_command(job.plan, job.paths)
-    say("running " + shlex.join([_relative(Path(command[0])), *command[1:]]))
+        (PROJECT_DIR / ENGINE_DIR).mkdir(parents=True, exist_ok=True)
+        write_engine_rc(engine)
+        say(engine.line)
+    command = build_pytest_command(job.plan, job.paths, engine=engine)
+    say("running " + shlex.join([relative(Path(command[0])), *command[1:]]))
     process = subprocess.Popen(command, cwd=str(PROJECT_DIR), env=pytest_environment(job.plan, os.environ))
     # Ctrl-C reaches pytest too (same process group); we wait for its summary and its exit code.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        return exit_code_for_pytest(process.wait())
+        status = exit_code_for_pytest(process.wait())
     finally:
         signal.signal(signal.SIGINT, previous)
+    if engine is not None and engine.is_slipcover:
+        status = finish_slipcover(engine, status)
+    return status
 
 
 def prepare_serve(args: argparse.Namespace) -> ServeJob:
-    given = [flag for flag, dest in TEST_OPTIONS if getattr(args, dest, None) not in (None, False)]
-    if given:
-        are = "is a test option" if len(given) == 1 else "are test options"
-        raise UsageError(f"{', '.join(given)} {are}; serve does not take {'it' if len(given) == 1 else 'them'}")
-    if args.pytest_args:
-        raise UsageError("arguments after -- are for pytest; serve does not take them")
+    refuse_test_options(args, "serve")
+    refuse_pytest_args(args, "serve")
     return ServeJob(args.host, args.port)
+
+
+class ServerFailed(RunnerError):
+    exit_code = ExitCode.SERVER_FAILED
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise ServerFailed when we could not listen on host:port; checked before the slow start-up.
+
+    Otherwise a taken port would show only after the migrations and the ECB load, as uvicorn's
+    log lines. SO_REUSEADDR as uvicorn sets it: a port with connections in TIME_WAIT is free.
+    """
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise ServerFailed(f"cannot listen on {host}:{port} ({reason}); choose another with --port or --host") from None
 
 
 def run_serve(job: ServeJob) -> ExitCode:
     """Hand over to app.cli.serve (migrations, the ECB history when the DB is empty, uvicorn)."""
+    check_port_free(job.host, job.port)
     os.chdir(PROJECT_DIR)  # the app reads `.env` from the working directory
     sys.path.insert(0, str(PROJECT_DIR / "backend"))
     try:
@@ -465,11 +516,11 @@ def prepare_compare(args: argparse.Namespace) -> CompareJob:
         raise UsageError(f"{', '.join(absent)} does not exist; compare {args.category} runs the tests there")
     if not COVERAGERC.is_file():
         raise ProjectError(
-            f"compare derives every configuration from {_relative(COVERAGERC)}, and the project has none"
+            f"compare derives every configuration from {relative(COVERAGERC)}, and the project has none"
         )
     sources = COMPARE_SOURCES.get(args.category) or tuple(compare_configs.rc_sources(COVERAGERC))
     if not sources:
-        raise ProjectError(f"{_relative(COVERAGERC)} has no [run] source; compare measures what it names")
+        raise ProjectError(f"{relative(COVERAGERC)} has no [run] source; compare measures what it names")
     missing = [source for source in sources if not (PROJECT_DIR / source).is_dir()]
     if missing:
         raise UsageError(f"{', '.join(missing)} does not exist; compare {args.category} measures it")
@@ -589,7 +640,14 @@ def _add_test_options(parser: argparse.ArgumentParser, *, suppress: bool) -> Non
         "--contexts",
         action="store_true",
         default=unset,
-        help="--coverage, recording which test ran each line (shown in htmlcov/; about 15%% slower)",
+        help="--coverage, recording which test ran each line (shown in htmlcov/; the C tracer, slower)",
+    )
+    parser.add_argument(
+        "--coverage-config",
+        metavar="NAME",
+        default=unset,
+        help="--coverage with this engine, one of compare's configurations "
+        f"({', '.join(engines.forced_choices())}); default: the fastest exact one here",
     )
     parser.add_argument(
         "--db",
@@ -676,13 +734,6 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=_port, default=8000, help="port to listen on (default: 8000)")
 
 
-class Command(NamedTuple):
-    help: str
-    configure: Callable[[argparse.ArgumentParser], None]
-    prepare: Callable[[argparse.Namespace], object]  # before the venv: standard library only
-    run: Callable[..., ExitCode]  # in the venv, with what `prepare` returned
-
-
 COMMANDS: Dict[str, Command] = {
     **{
         category: Command(
@@ -705,6 +756,11 @@ COMMANDS: Dict[str, Command] = {
         prepare=prepare_compare,
         run=run_compare,
     ),
+    **policy.COMMANDS,
+    **mutate.COMMANDS,
+    **fuzz.COMMANDS,
+    **shuffle.COMMANDS,
+    **bench.COMMANDS,
 }
 
 COMPARE_USAGE = (
@@ -713,10 +769,11 @@ COMPARE_USAGE = (
 )
 
 USAGE_TEXT = f"""\
-{PROG} [--coverage] [--contexts] [--db {{sqlite,postgres}}] [--transport {{threaded,asgi}}] [-n N] [-k EXPR]
-                      {{{','.join(CATEGORIES)}}} [TARGET] [-- PYTEST_ARGS ...]
+{PROG} [--coverage] [--contexts] [--coverage-config NAME] [--db {{sqlite,postgres}}]
+                      [--transport {{threaded,asgi}}] [-n N] [-k EXPR] {{{','.join(CATEGORIES)}}} [TARGET] [-- PYTEST_ARGS ...]
        {PROG} serve [--host H] [--port P]
        {COMPARE_USAGE}"""
+USAGE_TEXT += "".join(f"\n       {PROG} {command.usage}" for command in COMMANDS.values() if command.usage)
 
 
 def exit_codes_text() -> str:

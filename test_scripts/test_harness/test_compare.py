@@ -72,7 +72,7 @@ def line_of(path: Path, snippet: str) -> int:
 def test_parse_names_default_is_every_applicable_configuration() -> None:
     assert [c.name for c in parse_names(None)] == [
         "thread", "thread/branch", "greenlet", "gevent", "thread+greenlet", "thread+greenlet/branch",
-        "thread+gevent", "sysmon", "project",
+        "thread+gevent", "sysmon", "slipcover", "slipcover/branch", "project", "runner",
     ]  # fmt: skip
 
 
@@ -92,7 +92,8 @@ def test_parse_names_unknown_name_lists_known_ones(text: str) -> None:
         parse_names(text)
     assert str(raised.value) == (
         f"unknown configuration {bad!r}; known: thread, greenlet, gevent, thread+greenlet, thread+gevent, "
-        "sysmon, project (each but project also with /branch, e.g. thread+greenlet/branch)"
+        "sysmon, slipcover, project, runner (each but project and runner also with /branch, "
+        "e.g. thread+greenlet/branch)"
     )
 
 
@@ -366,7 +367,7 @@ def test_compare_is_in_the_command_table_and_usage() -> None:
 
 def test_compare_exit_code_is_documented() -> None:
     assert int(ExitCode.COVERAGE_INEXACT) == 65
-    assert "project's .coveragerc lost or invented" in cli.EXIT_CODE_MEANINGS[ExitCode.COVERAGE_INEXACT]
+    assert "project's .coveragerc, or what --coverage runs, lost or invented" in cli.EXIT_CODE_MEANINGS[ExitCode.COVERAGE_INEXACT]
 
 
 def test_prepare_compare_defaults_to_api_all_every_config() -> None:
@@ -395,8 +396,8 @@ def test_prepare_compare_patterns_measures_the_pattern_modules() -> None:
     ("args", "message"),
     [
         (["compare", "--configs", "thread,bogus"], "unknown configuration 'bogus'; known: thread, greenlet, "
-         "gevent, thread+greenlet, thread+gevent, sysmon, project (each but project also with /branch, "
-         "e.g. thread+greenlet/branch)"),
+         "gevent, thread+greenlet, thread+gevent, sysmon, slipcover, project, runner (each but project and "
+         "runner also with /branch, e.g. thread+greenlet/branch)"),
         (["compare", "--python", "3.11,2.0"], None),
         (["-k", "x", "compare"], "-k is a test option; compare does not take it"),
         (["compare", "nosuch"], "argument CATEGORY: invalid choice: 'nosuch' "

@@ -25,16 +25,16 @@ from pathlib import Path
 import pip
 import pytest
 
-from test_scripts.runner import bootstrap, cli
+from test_scripts.runner import bootstrap, cli, engines
 from test_scripts.runner.bootstrap import BootstrapError, PythonInfo, VenvState
 from test_scripts.runner.cli import ExitCode, RunPlan
 
 RUNNER = cli.RUNNER_SCRIPT
 PY = "/venv/bin/python"
+# What --coverage adds with the rc as it is (the `project` engine); test_engines.py tests the others.
 COVERAGE_ARGS = [
     "--cov",
     "--cov-config=.coveragerc",
-    "--cov-branch",
     "--cov-report=term-missing",
     "--cov-report=html:htmlcov",
     "--cov-report=json:coverage.json",
@@ -230,7 +230,9 @@ DEFAULT_DB = ["--db", "sqlite", "--transport", "threaded"]
     ],
 )
 def test_build_pytest_command_for_options(argv: list[str], expected: list[str]) -> None:
-    assert cli.build_pytest_command(parse(*argv), ["PATH"], python=PY) == [PY, "-m", "pytest", "PATH", *expected]
+    project = engines.forced("project", sys.version_info, contexts=False)
+    command = cli.build_pytest_command(parse(*argv), ["PATH"], python=PY, engine=project)
+    assert command == [PY, "-m", "pytest", "PATH", *expected]
 
 
 def test_parse_defaults_category_target_and_options() -> None:
@@ -378,7 +380,10 @@ def test_select_paths_unknown_target_in_empty_category(tests_tree: Path) -> None
 
 
 def test_select_paths_in_project_are_relative() -> None:
-    assert cli.select_paths("harness", "runner") == ["test_scripts/test_harness/test_runner_cli.py"]
+    assert cli.select_paths("harness", "runner") == [
+        "test_scripts/test_harness/test_runner_cli.py",
+        "test_scripts/test_harness/test_runner_fuzz.py",
+    ]
 
 
 # --- usage errors, end to end ------------------------------------------------------------------
@@ -390,7 +395,7 @@ def test_select_paths_in_project_are_relative() -> None:
         (
             ["bogus"],
             "argument command: invalid choice: 'bogus' "
-            "(choose from 'api', 'services', 'db', 'harness', 'patterns', 'all', 'serve', 'compare')",
+            f"(choose from {', '.join(repr(name) for name in cli.COMMANDS)})",
         ),
         ([], "the following arguments are required: command"),
         (["--bogus", "api"], "unrecognized arguments: --bogus (pytest's own options go after --)"),
@@ -1017,3 +1022,19 @@ def test_ensure_browser_installs_nothing_when_not_needed(
     cli.ensure_browser(paths, which=which)  # type: ignore[arg-type]
     assert apt_calls == []
 
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--coverage-config", "thread", "fuzz"], "--coverage-config is a test option; fuzz does not take it"),
+        (["--db", "postgres", "mutate"], "--db is a test option; mutate does not take it"),
+        (["-n", "2", "--contexts", "check"], "--contexts, -n are test options; check does not take them"),
+        (["--coverage", "bench"], "--coverage is a test option; bench does not take it"),
+        (["serve", "--", "-x"], "arguments after -- are for pytest; serve does not take them"),
+    ],
+)
+def test_other_commands_refuse_the_test_options_in_one_line(args: list[str], message: str) -> None:
+    parsed = cli.parse_args(args)
+    with pytest.raises(cli.UsageError, match=f"^{re.escape(message)}$"):
+        cli.COMMANDS[parsed.command].prepare(parsed)
