@@ -14,7 +14,10 @@ Two halves:
   ``python -m test_scripts.compare.analyze JOB.json OUT.json`` with that Python, there.
 * ``build_result`` (pure) compares the sides: per file and in total, lines lost (the truth ran them,
   the configuration reports them missed) and phantom lines (reported covered, never ran), line
-  percentages, wall-time ratios, and the verdict.
+  percentages, wall-time ratios, and the verdict. The truth records no arcs, so a branch
+  configuration's branch figures (per file: branches, partial branches, the missing branch arcs,
+  as coverage's reports count them) are held against ``thread+greenlet/branch``'s, the C tracer's
+  exact configuration, when both were measured: ``branches_match``.
 """
 
 from __future__ import annotations
@@ -89,9 +92,17 @@ def measure_config(
     # measured them), and its own executed lines, which must agree with ours.
     total = Numbers(precision=cov.config.precision)
     own: dict[str, list[int]] = {}
+    branches: dict[str, dict[str, Any]] = {}
     for _reporter, analysis in get_analysis_to_report(cov, None):
         total += analysis.numbers
-        own[relative_to(analysis.filename, project_dir)] = sorted(analysis.executed)
+        path = relative_to(analysis.filename, project_dir)
+        own[path] = sorted(analysis.executed)
+        if has_arcs:
+            branches[path] = {
+                "branches": analysis.numbers.n_branches,
+                "partial": analysis.numbers.n_partial_branches,
+                "missing": sorted([a, b] for a, dests in analysis.missing_branch_arcs().items() for b in dests),
+            }
     data.close(force=True)
     ours = _relative_files(files, project_dir)
     disagree = sorted(
@@ -107,6 +118,7 @@ def measure_config(
         # Files where coverage's own report and the shared mapping disagree on executed lines:
         # expected empty; if not, the comparison is suspect and the output says so.
         "analysis_disagrees": disagree,
+        "branches": branches if has_arcs else None,
     }
 
 
@@ -204,22 +216,48 @@ def compare_config(truth: Files, measured: Files) -> dict[str, Any]:
     }
 
 
-def verdict(configs: Sequence[Mapping[str, Any]], project: str = "project") -> dict[str, Any]:
-    """Which configurations are exact, the fastest exact one, and whether `project` is exact.
+BRANCH_REFERENCE = "thread+greenlet/branch"
 
-    "recommended" is the fastest exact configuration other than `project`: the project's own rc
-    is the thing being judged, not a candidate. `project_exact` is None when it was not measured.
+
+def branch_differences(
+    measured: Mapping[str, Mapping[str, Any]] | None, reference: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, dict[str, Any]] | None:
+    """{file: {"branches": [ours, reference], ...}} where the branch figures differ; None if either is missing."""
+    if measured is None or reference is None:
+        return None
+    differences: dict[str, dict[str, Any]] = {}
+    for path in sorted(set(measured) | set(reference)):
+        ours, theirs = measured.get(path, {}), reference.get(path, {})
+        differing = {key: [ours.get(key), theirs.get(key)] for key in ("branches", "partial", "missing")
+                     if ours.get(key) != theirs.get(key)}  # fmt: skip
+        if differing:
+            differences[path] = differing
+    return differences
+
+
+def is_exact(config: Mapping[str, Any]) -> bool:
+    """No line lost, none invented, and no branch figure unlike the C tracer's (where compared)."""
+    return config["lost"] == 0 and config["phantom"] == 0 and config.get("branches_match") is not False
+
+
+def verdict(configs: Sequence[Mapping[str, Any]], project: str = "project", runner: str = "runner") -> dict[str, Any]:
+    """Which configurations are exact, the fastest exact one, and whether `project` and `runner` are.
+
+    "recommended" is the fastest exact configuration other than `project` and `runner`: those are
+    the things being judged, not candidates. `project_exact` and `runner_exact` are None when not
+    measured.
     """
     measured = [c for c in configs if not c.get("skipped")]
-    exact = [c for c in measured if c["lost"] == 0 and c["phantom"] == 0]
-    candidates = [c for c in exact if c["name"] != project and c.get("wall_s") is not None]
+    exact = [c for c in measured if is_exact(c)]
+    candidates = [c for c in exact if c["name"] not in (project, runner) and c.get("wall_s") is not None]
     fastest = min(candidates, key=lambda c: c["wall_s"], default=None)
     by_name = {c["name"]: c for c in measured}
     return {
         "exact": [c["name"] for c in exact],
         "fastest_exact": fastest["name"] if fastest else None,
         "recommended": fastest["name"] if fastest else None,
-        "project_exact": by_name[project]["lost"] == by_name[project]["phantom"] == 0 if project in by_name else None,
+        "project_exact": is_exact(by_name[project]) if project in by_name else None,
+        "runner_exact": is_exact(by_name[runner]) if runner in by_name else None,
     }
 
 
@@ -272,7 +310,13 @@ def build_result(
             entry["warnings"] = list(run.get("warnings", []))
             entry["core"] = run.get("core")
             entry["log"] = run.get("log")
-            entry["exact"] = entry["lost"] == 0 and entry["phantom"] == 0
+            entry["conversion_problems"] = list(run.get("conversion_problems", []))
+            entry["branches"] = own.get("branches")
+            reference = measured["configs"].get(BRANCH_REFERENCE, {}).get("branches")
+            differences = branch_differences(own.get("branches"), reference) if name != BRANCH_REFERENCE else None
+            entry["branch_differences"] = differences
+            entry["branches_match"] = None if differences is None else not differences
+            entry["exact"] = is_exact(entry)
         result["configs"].append(entry)
     result.update(verdict(result["configs"]))
     return result

@@ -12,9 +12,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from test_scripts.compare.analyze import display_percent
+from test_scripts.compare.analyze import BRANCH_REFERENCE, display_percent, is_exact
 
 PROJECT = "project"
+RUNNER = "runner"
 
 
 def _measured(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -120,6 +121,17 @@ def verdict_lines(result: Mapping[str, Any]) -> list[str]:
             f"the project's rc file ({PROJECT}): NOT exact, {project['lost']} lines lost, "
             f"{project['phantom']} phantom (the guard fails)"
         )
+    runner = by_name.get(RUNNER)
+    if runner is not None:
+        stands = runner.get("stands_for") or "?"
+        if is_exact(runner):
+            lines.append(f"what --coverage runs ({RUNNER} = {stands}): exact")
+        else:
+            lines.append(f"what --coverage runs ({RUNNER} = {stands}): NOT exact (the guard fails)")
+    for config in by_name.values():
+        if config.get("branches_match") is not None:
+            state = "same as" if config["branches_match"] else "DIFFERENT from"
+            lines.append(f"{config['name']}: branch figures {state} {BRANCH_REFERENCE}'s")
     return lines
 
 
@@ -137,6 +149,8 @@ def note_lines(result: Mapping[str, Any], empty_files: int) -> list[str]:
     for config in _measured(result):
         for warning in config.get("warnings") or []:
             notes.append(f"{config['name']}: {warning}")
+        for problem in config.get("conversion_problems") or []:
+            notes.append(f"{config['name']}: slipcover conversion: {problem}")
         if config.get("analysis_disagrees"):
             notes.append(
                 f"{config['name']}: coverage's own report disagrees with the shared mapping on "

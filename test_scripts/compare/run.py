@@ -7,7 +7,16 @@ For each Python, in ``reports/compare/<X.Y>/`` (emptied first):
 * ``plain``: pytest with ``-p no:cov``, the wall-time baseline;
 * one run per configuration: ``--cov --cov-config=<name>/coveragerc --cov-report=
   --cov-fail-under=0`` (no report, no gate: we read the data file), data in ``<name>/.coverage``,
-  and ``-p test_scripts.compare.probe`` to note the core coverage really used.
+  and ``-p test_scripts.compare.probe`` to note the core coverage really used. A slipcover
+  configuration runs pytest under slipcover (``python -m test_scripts.slipcover_data run``), then
+  converts its JSON into ``<name>/.coverage`` (``... convert``), on the same Python; its wall time
+  covers both, as pytest-cov's covers saving its data. ``runner`` runs whichever configuration
+  ``./test_runner.py --coverage`` picks on that Python.
+
+One configuration's run on its own (what the benchmark times)::
+
+    run = plan_config_run(suite, python, config, folder, os.environ)
+    execute_one(run, cwd=suite.project_dir)   # run.returncode, run.wall_s, run.log
 
 Each run is a process of its own with its own ``--basetemp``, its output in ``<name>.log``. They
 run ``jobs`` at a time (the cores; one at a time on PostgreSQL, where the runs would share a
@@ -37,9 +46,21 @@ from pathlib import Path
 from typing import Any
 
 from test_scripts.compare import analyze, report
-from test_scripts.compare.configs import Config, PROJECT, skip_reason, write_rc
+from test_scripts.compare.configs import (
+    BRANCH_SUFFIX,
+    PROJECT,
+    RUNNER,
+    SLIPCOVER,
+    Config,
+    rc_list,
+    resolve_runner,
+    skip_reason,
+    write_rc,
+)
 from test_scripts.compare.probe import ENV_VAR as PROBE_ENV_VAR
 from test_scripts.compare.pythons import Python
+from test_scripts.slipcover_data import PYTEST_ARGS as SLIPCOVER_PYTEST_ARGS
+from test_scripts.slipcover_data import run_command as slipcover_command
 from test_scripts.runner.cli import ExitCode, RunnerError
 
 # The directory that holds test_scripts: the children import the truth plugin and the probe from it.
@@ -103,6 +124,10 @@ class Run:
     probe: Path | None = None
     returncode: int | None = None
     wall_s: float | None = None
+    # Commands that run after `command` succeeded, in the same log and wall time (slipcover's
+    # conversion into a coverage data file).
+    then: list[list[str]] = field(default_factory=list)
+    conversion: Path | None = None  # slipcover_data's summary of the conversion
 
 
 def display(path: Path, base: Path) -> str:
@@ -117,6 +142,48 @@ def child_env(environ: Mapping[str, str], suite: Suite) -> dict[str, str]:
     env.update(suite.env)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HOME), environ.get("PYTHONPATH", "")]))
     return env
+
+
+def plan_plain_run(suite: Suite, python: str, work: Path, environ: Mapping[str, str]) -> Run:
+    """The suite without coverage: the wall-time baseline."""
+    base = [python, "-m", "pytest", *suite.test_paths, *suite.pytest_args]
+    return Run("plain", "plain", [*base, "-p", "no:cov", "--basetemp", str(work / "plain" / "tmp")],
+               child_env(environ, suite), work / "plain.log")  # fmt: skip
+
+
+def plan_config_run(suite: Suite, python: str, config: Config, folder: Path, environ: Mapping[str, str]) -> Run:
+    """One configuration's run of the suite, its rc file written in `folder`; data in folder/.coverage.
+
+    `config` must be resolved (`configs.resolve_runner`) for `runner`. The log is folder + ".log".
+    """
+    env = child_env(environ, suite)
+    pytest_args = [*suite.test_paths, *suite.pytest_args]
+    data_file = folder / ".coverage"
+    rc = write_rc(config, suite.project_rc, folder / "coveragerc", data_file=data_file, sources=suite.sources)
+    log = folder.parent / f"{config.dirname}.log"
+    if config.engine == SLIPCOVER:
+        out, summary = folder / "slipcover.json", folder / "conversion.json"
+        omit = [str(suite.project_dir / pattern) if not pattern.startswith("*") else pattern
+                for pattern in rc_list(suite.project_rc, "run", "omit")]  # fmt: skip
+        command = [*slipcover_command(python, branch=bool(config.branch), sources=suite.sources, omit=omit, out=out),
+                   "-m", "pytest", *pytest_args, *SLIPCOVER_PYTEST_ARGS, "--basetemp", str(folder / "tmp")]  # fmt: skip
+        convert = [python, "-m", "test_scripts.slipcover_data", "convert", str(out), str(data_file), "--rc", str(rc),
+                   "--base-dir", str(suite.project_dir), "--summary", str(summary)]  # fmt: skip
+        return Run(config.name, "config", command, env, log, config=config, rc=rc, data_file=data_file,
+                   then=[convert], conversion=summary)  # fmt: skip
+    probe = folder / "probe.json"
+    return Run(
+        config.name,
+        "config",
+        [python, "-m", "pytest", *pytest_args, "--cov", f"--cov-config={rc}", "--cov-report=", "--cov-fail-under=0",
+         "-p", "test_scripts.compare.probe", "--basetemp", str(folder / "tmp")],
+        {**env, PROBE_ENV_VAR: str(probe)},
+        log,
+        config=config,
+        rc=rc,
+        data_file=data_file,
+        probe=probe,
+    )  # fmt: skip
 
 
 def plan_runs(
@@ -136,44 +203,33 @@ def plan_runs(
             env,
             work / "truth.log",
         ),  # fmt: skip
-        Run("plain", "plain", [*base, "-p", "no:cov", "--basetemp", str(work / "plain" / "tmp")], env,
-            work / "plain.log"),  # fmt: skip
+        plan_plain_run(suite, python, work, environ),
     ]
-    for config in configs:
-        folder = work / config.dirname
-        data_file = folder / ".coverage"
-        rc = write_rc(config, suite.project_rc, folder / "coveragerc", data_file=data_file, sources=suite.sources)
-        probe = folder / "probe.json"
-        runs.append(
-            Run(
-                config.name,
-                "config",
-                [*base, "--cov", f"--cov-config={rc}", "--cov-report=", "--cov-fail-under=0",
-                 "-p", "test_scripts.compare.probe", "--basetemp", str(folder / "tmp")],
-                {**env, PROBE_ENV_VAR: str(probe)},
-                work / f"{config.dirname}.log",
-                config=config,
-                rc=rc,
-                data_file=data_file,
-                probe=probe,
-            )
-        )  # fmt: skip
+    runs += [plan_config_run(suite, python, config, work / config.dirname, environ) for config in configs]
     return runs
 
 
-def _execute(run: Run, cwd: Path, started: list[subprocess.Popen[bytes]]) -> Run:
+def execute_one(run: Run, cwd: Path, started: list[subprocess.Popen[bytes]] | None = None) -> Run:
+    """Run `run` (and its `then` commands if it succeeded) in `cwd`; sets returncode and wall_s."""
+    started = [] if started is None else started
     run.log.parent.mkdir(parents=True, exist_ok=True)
     basetemp = run.command[run.command.index("--basetemp") + 1]
     Path(basetemp).parent.mkdir(parents=True, exist_ok=True)  # pytest makes the last part only
     with open(run.log, "wb") as log:
-        log.write(f"$ {shlex.join(run.command)}\n\n".encode())
-        log.flush()
         begin = time.perf_counter()
-        process = subprocess.Popen(run.command, cwd=str(cwd), env=run.env, stdout=log, stderr=subprocess.STDOUT)
-        started.append(process)
-        run.returncode = process.wait()
+        for command in [run.command, *run.then]:
+            log.write(f"$ {shlex.join(command)}\n\n".encode())
+            log.flush()
+            process = subprocess.Popen(command, cwd=str(cwd), env=run.env, stdout=log, stderr=subprocess.STDOUT)
+            started.append(process)
+            run.returncode = process.wait()
+            if run.returncode != 0:
+                break
         run.wall_s = round(time.perf_counter() - begin, 2)
     return run
+
+
+_execute = execute_one
 
 
 def execute(runs: Sequence[Run], *, cwd: Path, jobs: int, on_done: Callable[[Run, int, int], None]) -> None:
@@ -298,7 +354,11 @@ def compare_python(
     }
     for name, reason in skipped.items():
         say(f"{python.short}: {name} skipped: {reason}")
-    active = [config for config in options.configs if config.name not in skipped]
+    active = [resolve_runner(config, python.version_tuple, suite.project_rc)
+              for config in options.configs if config.name not in skipped]  # fmt: skip
+    for config in active:
+        if config.stands_for:
+            say(f"{python.short}: {config.name} is {config.stands_for} (what --coverage runs on {python.short})")
     runs = plan_runs(suite, python.executable, active, work, environ)
     say(f"{python.short}: {len(runs)} runs of {suite.name} ({', '.join(run.name for run in runs)}), "
         f"{options.jobs} at a time; output in {display(work, suite.project_dir)}/")  # fmt: skip
@@ -334,7 +394,7 @@ def compare_python(
         measured=measured,
         runs={run.name: run_facts(run, suite.project_dir) for run in runs if run.kind == "config"},
         configs=[config_entry(config, by_name.get(config.name), skipped.get(config.name), suite.project_dir)
-                 for config in options.configs],
+                 for config in [next((a for a in active if a.name == c.name), c) for c in options.configs]],
         plain_wall_s=by_name["plain"].wall_s,
     )  # fmt: skip
     return PythonOutcome(python, result, [], work)
@@ -356,11 +416,13 @@ def check_unchanged(before: Mapping[str, str], after: Mapping[str, str], project
 
 def run_facts(run: Run, project_dir: Path) -> dict[str, Any]:
     """What a configuration's run left besides its data: wall time, warnings, the core it used."""
+    conversion = read_probe(run.conversion) if run.conversion else {}
     return {
         "wall_s": run.wall_s,
         "warnings": coverage_warnings(run.log),
-        "core": read_probe(run.probe).get("core"),
+        "core": SLIPCOVER if run.conversion else read_probe(run.probe).get("core"),
         "log": display(run.log, project_dir),
+        "conversion_problems": conversion.get("problems", []),
     }
 
 
@@ -372,7 +434,10 @@ def config_entry(config: Config, run: Run | None, skipped: str | None, project_d
         "concurrency": list(config.concurrency) if config.concurrency else None,
         "branch": config.branch,
         "core_requested": config.core,
+        "engine": config.engine,
     }
+    if config.stands_for:
+        entry["stands_for"] = config.stands_for
     if skipped is not None:
         # The schema's keys, empty, so a reader of compare.json finds them on every entry.
         entry.update(skipped=skipped, percent=None, lost=None, phantom=None, lost_lines={}, phantom_lines={},
@@ -440,14 +505,22 @@ def compare(
                     f"its output is in {display(run.log, suite.project_dir)}")  # fmt: skip
             status = ExitCode.TESTS_FAILED
     if status is ExitCode.OK:
-        inexact = [r for r in results if r.get("project_exact") is False]
-        for result in inexact:
-            project = next(c for c in result["configs"] if c["name"] == PROJECT)
-            say(
-                f"{result['python']}: the project's rc file ({display(suite.project_rc, suite.project_dir)}) "
-                f"is not exact: {project['lost']} executed lines reported missed, "
-                f"{project['phantom']} reported covered that never ran"
-            )
+        inexact = False
+        for result in results:
+            for name, key in ((PROJECT, "project_exact"), (RUNNER, "runner_exact")):
+                if result.get(key) is not False:
+                    continue
+                inexact = True
+                config = next(c for c in result["configs"] if c["name"] == name)
+                what = (f"the project's rc file ({display(suite.project_rc, suite.project_dir)})" if name == PROJECT
+                        else f"what --coverage runs ({config.get('stands_for')})")  # fmt: skip
+                branches = (f", and its branch figures differ from {analyze.BRANCH_REFERENCE}'s in "
+                            f"{len(config['branch_differences'])} files" if config.get("branches_match") is False
+                            else "")  # fmt: skip
+                say(
+                    f"{result['python']}: {what} is not exact: {config['lost']} executed lines reported missed, "
+                    f"{config['phantom']} reported covered that never ran{branches}"
+                )
         if inexact:
             status = ExitCode.COVERAGE_INEXACT
     return status
