@@ -240,6 +240,26 @@ async def test_convert_unknown_currency_names_field(
     assert (caught.value.code, caught.value.field, caught.value.location) == (code, field, "query")
 
 
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [({"a": "JPY"}, {"JPY": 0}), ({"a": "JPY", "b": "USD"}, {"JPY": 0, "USD": 2}),
+     ({"a": "JPY", "b": "USD", "c": "KWD"}, {"JPY": 0, "USD": 2, "KWD": 3})],
+)  # fmt: skip
+async def test_minor_units_reads_one_two_or_three_codes(
+    session: AsyncSession, codes: dict[str, str], expected: dict[str, int]
+) -> None:
+    assert await fx.minor_units(session=session, codes=codes) == expected
+
+
+async def test_minor_units_names_the_same_code_twice_once(session: AsyncSession) -> None:
+    assert await fx.minor_units(session=session, codes={"from": "USD", "to": "USD"}) == {"USD": 2}
+
+
+async def test_minor_units_refuses_more_codes_than_its_statement_binds(session: AsyncSession) -> None:
+    with pytest.raises(ValueError, match=r"between 1 and 3 currency codes, got \['CHF', 'EUR', 'JPY', 'USD'\]"):
+        await fx.minor_units(session=session, codes={"a": "USD", "b": "EUR", "c": "JPY", "d": "CHF"})
+
+
 # --- latest_rates -------------------------------------------------------------------------------
 
 

@@ -40,7 +40,7 @@ async def list_assets(
 
 
 async def create(*, session: AsyncSession, data: AssetCreate) -> Asset:
-    await fx.get_currencies(session=session, codes={"currency": data.currency}, location="body")
+    await fx.minor_units(session=session, codes={"currency": data.currency}, location="body")
     now = utcnow()
     asset = Asset(**data.model_dump(), created_at=now, updated_at=now)
     session.add(asset)
@@ -60,7 +60,7 @@ async def update(*, session: AsyncSession, asset: Asset, changes: AssetUpdate) -
     if not values:
         return asset
     if "currency" in values:
-        await fx.get_currencies(session=session, codes={"currency": values["currency"]}, location="body")
+        await fx.minor_units(session=session, codes={"currency": values["currency"]}, location="body")
     await upserts.lock_for_writing(session)
     # synchronize_session (the default, "auto") copies the values onto `asset` as well.
     result = await session.execute(
@@ -156,7 +156,7 @@ async def value(
 
 async def value_portfolio(*, session: AsyncSession, currency: str, on: date, policy: fx.FxPolicy) -> PortfolioValuation:
     """Every asset valued in `currency`; the ones that cannot be, with the reason."""
-    target = await fx.get_currencies(session=session, codes={"currency": currency})
+    target = await fx.minor_units(session=session, codes={"currency": currency})
     lines: list[AssetValuation] = []
     unvalued: list[UnvaluedAsset] = []
     for asset in await session.scalars(select(Asset).order_by(Asset.id)):
@@ -167,5 +167,5 @@ async def value_portfolio(*, session: AsyncSession, currency: str, on: date, pol
         except RateNotFound as exc:
             unvalued.append(UnvaluedAsset(asset_id=asset.id, name=asset.name, reason="no_rate", detail=str(exc)))
     # The lines are already rounded; summing them as Fractions keeps every digit of large totals.
-    total = fx.round_money(sum((Fraction(line.value) for line in lines), Fraction(0)), target[currency].minor_units)
+    total = fx.round_money(sum((Fraction(line.value) for line in lines), Fraction(0)), target[currency])
     return PortfolioValuation(currency=currency, date=on, total=total, assets=lines, unvalued=unvalued)

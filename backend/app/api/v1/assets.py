@@ -100,5 +100,5 @@ async def value_asset(
     on: Annotated[PastDate | None, Query(alias="date", description="Default: today (UTC)")] = None,
 ) -> AssetValuation:
     """The asset's value in `currency`: latest price on or before `date` x quantity, converted."""
-    await fx.get_currencies(session=session, codes={"currency": currency})
+    await fx.minor_units(session=session, codes={"currency": currency})
     return await assets.value(session=session, asset=asset, currency=currency, on=on or utc_today(), policy=policy)
