@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import delete, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -26,15 +26,11 @@ from app.db import migrate
 from app.db.base import Base
 from app.db.engine import create_engine, create_sessionmaker
 from app.main import create_app
-from app.models import Asset, AssetPrice, FxRate
-from test_scripts.factories import API_TOKEN
+from test_scripts.factories import API_TOKEN, empty_tables
 from test_scripts.fake_provider import ECB_HISTORY_PATH, FakeProvider, Mode, create_fake_provider
 from test_scripts.test_server_helper import in_process_client, running_server
 
 LOCAL_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-# Children first: deleting in this order never trips a foreign key. Currencies are reference
-# data from a migration; no test changes them.
-_MUTABLE_TABLES = (AssetPrice.__table__, Asset.__table__, FxRate.__table__)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -186,14 +182,24 @@ def app(test_settings: Settings) -> FastAPI:
 
 
 @pytest.fixture(scope="session")
+def asgi_app(test_settings: Settings) -> FastAPI:
+    """The app of the in-process transport: not `app`, which the threaded server may be running
+    (a test that needs real HTTP uses it under either transport), since one app object holds one
+    engine in its state and its lifespan refuses a second start."""
+    return create_app(test_settings)
+
+
+@pytest.fixture(scope="session")
 def server_url(app: FastAPI) -> Iterator[str]:
     """The app under uvicorn in a thread of this process, started once per session."""
     with running_server(app) as url:
         yield url
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def engine(migrated_database: str) -> AsyncIterator[AsyncEngine]:
+    """One engine (and pool) for the session: every test runs in the session's event loop, so its
+    connections stay usable from test to test, and a reset costs a DELETE, not a new connection."""
     engine = create_engine(migrated_database)
     yield engine
     await engine.dispose()
@@ -202,9 +208,7 @@ async def engine(migrated_database: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 async def clean_db(engine: AsyncEngine) -> AsyncEngine:
     """Empty every table a test can write to, before the test (a failed test's rows stay to look at)."""
-    async with engine.begin() as connection:
-        for table in _MUTABLE_TABLES:
-            await connection.execute(delete(table))
+    await empty_tables(engine)
     return engine
 
 
@@ -216,14 +220,14 @@ async def session(clean_db: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-async def client(request: pytest.FixtureRequest, app: FastAPI, clean_db: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+async def client(request: pytest.FixtureRequest, clean_db: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the app, through the transport chosen with --transport."""
     if request.config.getoption("--transport") == "threaded":
         base_url = request.getfixturevalue("server_url")
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
             yield client
     else:
-        async with in_process_client(app) as client:
+        async with in_process_client(request.getfixturevalue("asgi_app")) as client:
             yield client
 
 

@@ -31,6 +31,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     The threaded test server runs the app on its own loop in another thread; an engine made at
     import time would hand out connections bound to the wrong loop.
     """
+    if getattr(app.state, "engine", None) is not None:
+        # A second server on the same app object would replace the engine the first one's
+        # requests use; the first engine's connections would then be dropped unclosed.
+        raise RuntimeError("this app is already running (its lifespan has started and not ended); create another app")
     settings: Settings = app.state.settings
     engine = create_engine(
         settings.database_url,
@@ -45,6 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        app.state.engine = app.state.sessionmaker = None
         await engine.dispose()
         logger.info("engine disposed")
 

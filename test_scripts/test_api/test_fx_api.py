@@ -295,7 +295,7 @@ async def test_upsert_rates_accepts_ten_thousand_rows(client: httpx.AsyncClient,
         for quote in ("USD", "GBP") for i in range(5000)
     ]  # fmt: skip
     response = await client.post("/api/v1/fx/rates", json={"rates": rows}, headers=AUTH)
-    assert response.json() == {"inserted": 10_000, "updated": 0, "skipped": 0}
+    assert response.json() == {"inserted": 10_000, "updated": 0, "skipped": 0}, (response.status_code, response.text)
     assert await count_rates(session) == 10_000
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import socket
 
 import httpx
+import pytest
+from asgi_lifespan import LifespanManager
 
 from app import __version__
 from app.core.config import Settings
 from app.main import create_app
-from test_scripts.test_server_helper import running_server
+from test_scripts.test_server_helper import in_process_client, running_server
 
 
 async def test_health_reports_database_and_version(client: httpx.AsyncClient, test_settings: Settings) -> None:
@@ -50,3 +52,18 @@ async def test_docs_and_openapi_are_served(client: httpx.AsyncClient) -> None:
         "/api/v1/fx/sync", "/api/v1/assets", "/api/v1/assets/{asset_id}", "/api/v1/assets/{asset_id}/prices",
         "/api/v1/assets/{asset_id}/valuation", "/api/v1/portfolio/valuation", "/health",
     }  # fmt: skip
+
+
+async def test_an_app_runs_one_lifespan_at_a_time_and_can_start_again_after(test_settings: Settings) -> None:
+    # Two servers on one app object would share `app.state.engine`: the second would replace the
+    # engine the first one's requests use, and the first one's connections would be dropped unclosed.
+    app = create_app(test_settings)
+    with running_server(app) as url:
+        with pytest.raises(RuntimeError, match=r"^this app is already running \(its lifespan has started"):
+            async with LifespanManager(app):
+                pass
+        async with httpx.AsyncClient(base_url=url) as client:
+            assert (await client.get("/health")).status_code == 200  # the first server was left alone
+    assert (app.state.engine, app.state.sessionmaker) == (None, None)
+    async with in_process_client(app) as client:
+        assert (await client.get("/health")).status_code == 200

@@ -197,7 +197,7 @@ def test_e2e_coverage_writes_the_four_reports_and_gates_fail_under(
     done = run_copy(project_copy, *options, "api", "health")
     assert done.returncode == ExitCode.TESTS_FAILED, done.stdout + done.stderr
     assert f"test_runner.py: {engine_line}" in done.stderr
-    assert "3 passed" in done.stdout
+    assert "4 passed" in done.stdout
     assert "FAIL Required test coverage of 91.0% not reached. Total coverage: " in done.stdout
     assert "TOTAL" in done.stdout and "backend/app/api/health.py" in done.stdout
     report = json.loads((project_copy / "coverage.json").read_text(encoding="utf-8"))
