@@ -7,6 +7,7 @@ hands us a `BenchJob`; we run in the project's venv, with `backend/` importable 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -17,7 +18,7 @@ from test_scripts.bench import report
 from test_scripts.compare.pythons import Python
 from test_scripts.runner.base import relative
 
-SECTIONS = ("overhead", "server", "xdist", "throughput", "load")
+SECTIONS = ("overhead", "compare", "server", "xdist", "throughput", "load")
 
 
 def run(
@@ -56,6 +57,15 @@ def run(
             results[name] = overhead.measure(pythons=pythons, db=db, db_env=db_env, rounds=rounds,
                                              project_dir=project_dir, reports_dir=project_dir / "reports", work=work / "overhead",
                                              environ=environ, say=say, config_names=config_names)  # fmt: skip
+        elif name == "compare":
+            from test_scripts.bench import compare_cost
+            from test_scripts.bench.overhead import api_suite
+
+            here = Python("%d.%d.%d" % sys.version_info[:3], sys.executable)
+            # compare's own default: every core on SQLite, one run at a time on PostgreSQL.
+            jobs = 1 if db == "postgres" else os.cpu_count() or 1
+            results[name] = compare_cost.measure(python=here, suite=api_suite(project_dir, db, db_env), rounds=rounds,
+                                                 work=work / "compare", environ=environ, say=say, jobs=jobs)  # fmt: skip
         elif name == "server":
             from test_scripts.bench import server
 

@@ -130,6 +130,22 @@ def fastest_exact(entries: Mapping[str, Mapping[str, Any]], *, branch: bool) -> 
     return {"name": name, "ratio": ratio}
 
 
+def api_suite(project_dir: Path, db: str, db_env: Mapping[str, str]) -> Suite:
+    """The API suite against the threaded server, as compare runs it with the project's rc file."""
+    project_rc = project_dir / ".coveragerc"
+    return Suite(
+        project_dir=project_dir,
+        project_rc=project_rc,
+        sources=tuple(project_dir / source for source in compare_configs.rc_sources(project_rc)),
+        test_paths=TEST_PATHS,
+        name="api all",
+        pytest_args=("--db", db, "--transport", "threaded"),
+        db=db,
+        transport="threaded",
+        env=dict(db_env),
+    )
+
+
 def measure(
     *,
     pythons: Sequence[Python],
@@ -143,18 +159,7 @@ def measure(
     say: Callable[[str], None],
     config_names: str | None = None,
 ) -> dict[str, Any]:
-    project_rc = project_dir / ".coveragerc"
-    suite = Suite(
-        project_dir=project_dir,
-        project_rc=project_rc,
-        sources=tuple(project_dir / source for source in compare_configs.rc_sources(project_rc)),
-        test_paths=TEST_PATHS,
-        name="api all",
-        pytest_args=("--db", db, "--transport", "threaded"),
-        db=db,
-        transport="threaded",
-        env=dict(db_env),
-    )
+    suite = api_suite(project_dir, db, db_env)
     return {
         "db": db,
         "rounds": rounds,

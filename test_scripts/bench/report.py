@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
-from test_scripts.bench import history, overhead, throughput
+from test_scripts.bench import compare_cost, history, overhead, throughput
 
 SCHEMA = 1
 VERSIONED = ("coverage", "slipcover", "SQLAlchemy", "pytest", "pytest-cov", "pytest-xdist", "uvicorn", "fastapi", "httpx")
@@ -60,6 +60,13 @@ def check_targets(sections: Mapping[str, Any]) -> list[dict[str, Any]]:
             else:
                 targets.append({"name": name, "target": wanted, "measured": f"{best['name']} {best['ratio']:.2f}x",
                                 "met": best["ratio"] <= overhead.TARGET_RATIO})  # fmt: skip
+    cost = sections.get("compare")
+    if cost:
+        ratio, floor = cost["ratio"]["median"], cost["floor_ratio"]["median"]
+        targets.append({"name": f"compare over {len(cost['configs'])} configurations",
+                        "target": f"<= {compare_cost.TARGET_RATIO:.0f}x one plain run",
+                        "measured": f"{ratio:.2f}x (its runs alone: {floor:.2f}x on {cost['jobs']} cores)",
+                        "met": ratio <= compare_cost.TARGET_RATIO})  # fmt: skip
     endpoints = sections.get("throughput", {}).get("endpoints")
     if endpoints:
         convert = endpoints["convert"]
@@ -133,6 +140,19 @@ def print_result(result: Mapping[str, Any], file: TextIO | None = None) -> None:
             ratio = _range(entry["ratio"], "x") if "ratio" in entry else "1"
             table.add_row(name, _range(entry["wall_s"], digits=1), ratio, exact)
         console.print(table)
+    cost = sections.get("compare")
+    if cost:
+        table = Table(title=f"compare over {len(cost['configs'])} configurations ({', '.join(cost['configs'])}), "
+                            f"{cost['suite']}, Python {cost['python']}, {cost['jobs']} at a time, "
+                            f"median (min-max) of {cost['rounds']} rounds")  # fmt: skip
+        for column in ("measure", "seconds or ratio"):
+            table.add_column(column)
+        table.add_row("plain run, s", _range(cost["wall_s"]["plain"], digits=1))
+        table.add_row("compare, s", _range(cost["wall_s"]["compare"], digits=1))
+        table.add_row("compare / plain", _range(cost["ratio"], "x"))
+        table.add_row("its runs' wall times added, s", _range(cost["runs_wall_s"], digits=1))
+        table.add_row(f"that sum / {cost['jobs']} cores / plain", _range(cost["floor_ratio"], "x"))
+        console.print(table)
     server = sections.get("server")
     if server:
         table = Table(title=f"threaded test server ({server['db']}); latency: {server['requests_per_path']} "
@@ -144,6 +164,9 @@ def print_result(result: Mapping[str, Any], file: TextIO | None = None) -> None:
         for name, ratio in server["latency_ratio"].items():
             table.add_row(f"GET {name}", _range(server["latency_ms"]["threaded"][name]),
                           _range(server["latency_ms"]["asgi"][name]), f"{ratio:.1f}x")  # fmt: skip
+        reset = server["reset_ms"]
+        table.add_row(f"per-test reset, ms ({server['resets']}): shared engine", _range(reset["shared_engine"]), "", "")
+        table.add_row("per-test reset, ms: new engine and loop", _range(reset["new_engine_and_loop"]), "", "")
         console.print(table)
     xdist = sections.get("xdist")
     if xdist:

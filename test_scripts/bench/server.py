@@ -3,7 +3,10 @@
 * start-up (bind, thread, uvicorn, the app's lifespan, until it accepts requests) and shutdown
   (lifespan shutdown, engine disposed, thread joined), each repeated;
 * per-request latency of the same requests over real HTTP to that server and in process through
-  httpx's ASGITransport, one request at a time, for the trivial route and for convert.
+  httpx's ASGITransport, one request at a time, for the trivial route and for convert;
+* the per-test database reset (`factories.empty_tables`) on the engine the session shares, and
+  on a new engine each time, in an event loop of its own, which is what the suite paid while its
+  tests ran in function-scoped event loops.
 
 Everything runs in this process, like the suite's fixtures: this is the cost the tests pay.
 """
@@ -18,13 +21,16 @@ from typing import Any
 
 import httpx
 
+from app.db.engine import create_engine
 from test_scripts.bench.common import BenchError
 from test_scripts.bench.scenario import CONVERT_PATH, TRIVIAL_PATH, bench_app, bench_settings, scratch_database, seed
 from test_scripts.bench.stats import summarize
+from test_scripts.factories import empty_tables
 from test_scripts.load import percentile
 from test_scripts.test_server_helper import ThreadedServer, in_process_client, running_server
 
 STARTS_PER_ROUND = 5
+RESETS_PER_ROUND = 50
 REQUESTS_PER_ROUND = 100
 WARMUP_REQUESTS = 10
 PATHS = {"trivial": TRIVIAL_PATH, "convert": CONVERT_PATH}
@@ -46,6 +52,9 @@ async def _measure(*, db: str, postgres_url: str, rounds: int) -> dict[str, Any]
         with running_server(app) as base_url:
             threaded = await _latencies(lambda: httpx.AsyncClient(base_url=base_url, timeout=30), count)
         asgi = await _latencies(lambda: in_process_client(app, timeout=30), count)
+        resets = RESETS_PER_ROUND * rounds
+        shared = await _shared_engine_resets(url, resets)
+        fresh = await asyncio.to_thread(_new_engine_resets, url, resets)
     return {
         "db": db,
         "startup_s": summarize(startup).as_dict(),
@@ -55,7 +64,34 @@ async def _measure(*, db: str, postgres_url: str, rounds: int) -> dict[str, Any]
             name: round(threaded[name]["median"] / asgi[name]["median"], 2) for name in PATHS
         },
         "requests_per_path": count,
+        "reset_ms": {"shared_engine": summarize(shared).as_dict(3), "new_engine_and_loop": summarize(fresh).as_dict(3)},
+        "resets": resets,
     }
+
+
+async def _shared_engine_resets(url: str, times: int) -> list[float]:
+    engine = create_engine(url)
+    try:
+        await empty_tables(engine)  # the pool's first connection, made once per session
+        samples = []
+        for _ in range(times):
+            begin = time.perf_counter()
+            await empty_tables(engine)
+            samples.append((time.perf_counter() - begin) * 1000)
+        return samples
+    finally:
+        await engine.dispose()
+
+
+def _new_engine_resets(url: str, times: int) -> list[float]:
+    async def one() -> float:
+        begin = time.perf_counter()
+        engine = create_engine(url)
+        await empty_tables(engine)
+        await engine.dispose()
+        return (time.perf_counter() - begin) * 1000
+
+    return [asyncio.run(one()) for _ in range(times)]
 
 
 def _start_stop(app: Any, times: int) -> tuple[list[float], list[float]]:

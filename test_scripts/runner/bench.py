@@ -31,7 +31,7 @@ from test_scripts.runner.base import (
     say,
 )
 
-SECTIONS = ("overhead", "server", "xdist", "throughput", "load")  # = test_scripts.bench.main.SECTIONS
+SECTIONS = ("overhead", "compare", "server", "xdist", "throughput", "load")  # = test_scripts.bench.main.SECTIONS
 DEFAULT_ROUNDS = 3
 DEFAULT_PYTHONS = ("3.11", "3.12", "3.13")
 DB_CHOICES = ("sqlite", "postgres")
@@ -197,7 +197,7 @@ def run(job: BenchJob) -> ExitCode:
 
 COMMANDS: Dict[str, Command] = {
     "bench": Command(
-        help="measure coverage overhead, the test server, xdist, throughput, the ECB load; reports/bench.json",
+        help="measure coverage overhead, compare's cost, the test server, xdist, throughput, the ECB load; reports/bench.json",
         configure=configure,
         prepare=prepare,
         run=run,

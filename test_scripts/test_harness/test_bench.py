@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,9 +20,11 @@ from typing import Any
 
 import pytest
 
-from test_scripts.bench import main, overhead, report, server
+from test_scripts.bench import compare_cost, main, overhead, report, server
+from test_scripts.bench.common import BenchError
 from test_scripts.bench.stats import interleaved, paired_ratios, ratio, summarize
 from test_scripts.compare.pythons import Python
+from test_scripts.compare.run import Suite
 from test_scripts.runner import bench as bench_command
 from test_scripts.runner import cli
 from test_scripts.runner.base import ExitCode, UsageError
@@ -138,6 +142,8 @@ SECTIONS: dict[str, Any] = {
             {"python": "3.11.7", "exactness_from": None, "fastest_exact": {"line": None, "branch": None}},
         ]
     },
+    "compare": {"configs": ["a", "b", "c", "d", "e", "f"], "jobs": 2, "ratio": {"median": 5.1},
+                "floor_ratio": {"median": 4.4}},
     "throughput": {"endpoints": {"convert": {"of_trivial": 0.92, "of_trivial_by_cpu": 0.15}}},
     "load": {"sqlite": {"seconds": {"median": 4.6}}, "postgres": {"skipped": "PostgreSQL is not reachable"}},
 }  # fmt: skip
@@ -151,6 +157,8 @@ def test_check_targets_met_missed_and_unknown() -> None:
          "measured": "no exactness known: run compare on it", "met": None},
         {"name": "exact branch coverage on 3.11", "target": "<= 1.15x no coverage",
          "measured": "no exactness known: run compare on it", "met": None},
+        {"name": "compare over 6 configurations", "target": "<= 3x one plain run",
+         "measured": "5.10x (its runs alone: 4.40x on 2 cores)", "met": False},
         {"name": "convert throughput", "target": ">= 50% of the trivial endpoint",
          "measured": "92% by req/s (15% by server CPU)", "met": True},
         {"name": "ECB history load, sqlite", "target": "<= 10 s", "measured": "4.6 s", "met": True},
@@ -199,8 +207,8 @@ def test_parse_sections_runs_them_in_bench_order() -> None:
     ("args", "message"),
     [
         (["bench", "--only", "bogus,server"],
-         "--only got 'bogus'; sections: overhead, server, xdist, throughput, load (comma separated)"),
-        (["bench", "--only", ","], "--only got nothing; sections: overhead, server, xdist, throughput, load (comma separated)"),
+         "--only got 'bogus'; sections: overhead, compare, server, xdist, throughput, load (comma separated)"),
+        (["bench", "--only", ","], "--only got nothing; sections: overhead, compare, server, xdist, throughput, load (comma separated)"),
         (["bench", "--rounds", "0"], "argument --rounds: expected a number of rounds (1 or more), got '0'"),
         (["bench", "--rounds", "x"], "argument --rounds: expected a number of rounds (1 or more), got 'x'"),
         (["bench", "--db", "mysql"], "argument --db: invalid choice: 'mysql' (choose from 'sqlite', 'postgres')"),
@@ -234,6 +242,7 @@ def test_server_section_measures_and_writes_report(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(server, "STARTS_PER_ROUND", 2)
     monkeypatch.setattr(server, "REQUESTS_PER_ROUND", 3)
     monkeypatch.setattr(server, "WARMUP_REQUESTS", 1)
+    monkeypatch.setattr(server, "RESETS_PER_ROUND", 4)
     said: list[str] = []
     out = io.StringIO()
     result = main.run(sections=("server",), rounds=1, db="sqlite", postgres_url=None, pythons=(),
@@ -245,12 +254,53 @@ def test_server_section_measures_and_writes_report(tmp_path: Path, monkeypatch: 
     assert (measured["startup_s"]["n"], measured["shutdown_s"]["n"], measured["requests_per_path"]) == (2, 2, 3)
     assert set(measured["latency_ms"]) == {"threaded", "asgi"}
     assert set(measured["latency_ms"]["asgi"]) == set(measured["latency_ratio"]) == {"trivial", "convert"}
+    assert measured["resets"] == 4
+    assert {name: figures["n"] for name, figures in measured["reset_ms"].items()} == {"shared_engine": 4, "new_engine_and_loop": 4}
     assert written["targets"] == []
     assert said[0] == "bench: server ..."
     assert re.fullmatch(r"bench: server done in [\d.]+ s", said[1])
     assert said[2] == f"bench: written {tmp_path / 'reports' / 'bench.json'}"
     table = out.getvalue()
-    assert "threaded test server (sqlite)" in table and "GET convert" in table
+    assert "threaded test server (sqlite)" in table and "GET convert" in table and "per-test reset" in table
+
+
+def test_compare_section_times_compare_against_a_plain_run(tmp_path: Path) -> None:
+    # The notes fixture of compare's own tests: a small app whose suite runs in a second or two.
+    notes = Path(__file__).resolve().parent / "compare_fixtures" / "notes"
+    project = tmp_path / "project"
+    shutil.copytree(notes, project, ignore=shutil.ignore_patterns("__pycache__"))
+    (project / ".coveragerc").write_text("[run]\nsource = notes_app\nbranch = True\nconcurrency = thread,greenlet\n")
+    suite = Suite(project_dir=project, project_rc=project / ".coveragerc", sources=(project / "notes_app",),
+                  test_paths=("check_notes.py",), name="notes all")  # fmt: skip
+    said: list[str] = []
+    here = Python("%d.%d.%d" % sys.version_info[:3], sys.executable)
+    measured = compare_cost.measure(python=here, suite=suite, rounds=1, work=tmp_path / "work", environ=os.environ,
+                                    say=said.append, jobs=2, config_names="thread+greenlet")  # fmt: skip
+    assert (measured["configs"], measured["jobs"], measured["rounds"]) == (["thread+greenlet"], 2, 1)
+    assert [re.sub(r"[\d.]+ s$", "T", line) for line in said] == [
+        f"compare {here.short}: round 1 plain: T", f"compare {here.short}: round 1 compare: T"
+    ]
+    plain, compare = measured["wall_s"]["plain"], measured["wall_s"]["compare"]
+    assert plain["n"] == compare["n"] == measured["runs_wall_s"]["n"] == 1
+    # compare makes three runs (truth, plain, the configuration) and an analysis: it cannot take
+    # less than the runs it made, two at a time.
+    assert compare["min"] * 2 >= measured["runs_wall_s"]["min"] * 0.9
+    assert measured["ratio"]["median"] > 1
+    assert (tmp_path / "work" / "reports" / "compare" / here.short / "truth.log").exists()
+    assert not (project / "reports").exists()  # the project's compare reports are left alone
+
+
+def test_compare_section_reports_a_failing_run(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "notes_app").mkdir(parents=True)
+    (project / ".coveragerc").write_text("[run]\nsource = notes_app\n")
+    (project / "check_broken.py").write_text("def test_broken():\n    assert False\n")
+    suite = Suite(project_dir=project, project_rc=project / ".coveragerc", sources=(project / "notes_app",),
+                  test_paths=("check_broken.py",), name="broken all")  # fmt: skip
+    here = Python("%d.%d.%d" % sys.version_info[:3], sys.executable)
+    with pytest.raises(BenchError, match=r"^compare section: the plain run failed \(exit 1\); see .*plain\.log$"):
+        compare_cost.measure(python=here, suite=suite, rounds=1, work=tmp_path / "work", environ=os.environ,
+                             say=lambda _: None, jobs=2, config_names="thread")  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -268,9 +318,6 @@ def test_bench_configs_errors_are_one_line_usage_errors(args: list[str], message
 
 
 def test_bench_offers_only_the_configurations_asked_for() -> None:
-    from test_scripts.bench import overhead
-    from test_scripts.compare.pythons import Python
-
     python = Python("3.11.7", sys.executable)
     names = [config.name for config in overhead.offered_configs(python, "thread+greenlet/branch,sysmon,slipcover")]
     assert names == ["thread+greenlet/branch", "slipcover"]  # sysmon needs 3.12
