@@ -55,9 +55,8 @@ _RATES_IN_WINDOW = select(_rates.rate_date, _rates.base, _rates.quote, _rates.ra
 
 
 def _code_params(codes: Iterable[str]) -> dict[str, str]:
+    """The bound values for 1 to 3 codes; the strict zip refuses any other number (a caller's bug)."""
     distinct = sorted(set(codes))
-    if not 1 <= len(distinct) <= len(_CODES):
-        raise ValueError(f"between 1 and {len(_CODES)} currency codes, got {distinct}")
     padded = distinct + distinct[:1] * (len(_CODES) - len(distinct))
     return {param.key: code for param, code in zip(_CODES, padded, strict=True)}
 
