@@ -26,7 +26,8 @@ from app.db import migrate
 from app.db.base import Base
 from app.db.engine import create_engine, create_sessionmaker
 from app.main import create_app
-from test_scripts.factories import API_TOKEN, empty_tables
+from test_scripts.databases import admin_execute, empty_tables
+from test_scripts.factories import API_TOKEN
 from test_scripts.fake_provider import ECB_HISTORY_PATH, FakeProvider, Mode, create_fake_provider
 from test_scripts.test_server_helper import in_process_client, running_server
 
@@ -64,18 +65,6 @@ def _postgres_base_url() -> str:
         if url.startswith("postgresql+asyncpg://"):
             return url
     return LOCAL_POSTGRES_URL
-
-
-async def admin_execute(admin_url: str, *statements: str) -> None:
-    """Run statements outside a transaction (CREATE/DROP DATABASE cannot run inside one)."""
-    engine = create_engine(admin_url)
-    try:
-        async with engine.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            for statement in statements:
-                await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -7,26 +7,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.models import Asset, AssetKind, AssetPrice, FxRate
 
 API_TOKEN = "test-token-7f3a"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
-
-# Children first: deleting in this order never trips a foreign key. Currencies are reference
-# data from a migration; no test changes them.
-MUTABLE_TABLES = (AssetPrice.__table__, Asset.__table__, FxRate.__table__)
-
-
-async def empty_tables(engine: AsyncEngine) -> None:
-    """Delete every row a test can write, in one transaction: the per-test reset."""
-    async with engine.begin() as connection:
-        for table in MUTABLE_TABLES:
-            await connection.execute(delete(table))
-
 
 # The ECB's reference rates of 2026-10-30 and 2026-10-29 (from the bundled history).
 ECB_DAY = date(2026, 10, 30)

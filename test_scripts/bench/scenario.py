@@ -20,17 +20,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
-from app.db import migrate
 from app.db.base import utcnow
 from app.db.engine import create_engine, create_sessionmaker
 from app.main import create_app
 from app.models import Asset, AssetKind, AssetPrice
 from app.services import fx
 from app.services.providers import EcbFileProvider
+from test_scripts.databases import admin_execute, migrate_to_head
 
 # The last day of the bundled history: the day every request of the benchmark asks about.
 HISTORY_END = date(2026, 10, 30)
@@ -74,16 +73,6 @@ def bench_app(settings: Settings) -> FastAPI:
     return app
 
 
-async def _admin_execute(admin_url: str, statement: str) -> None:
-    engine = create_engine(admin_url)
-    try:
-        async with engine.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @asynccontextmanager
 async def scratch_database(kind: str, *, postgres_url: str, workdir: Path | None = None) -> AsyncIterator[str]:
     """The URL of an empty database migrated to head, removed on exit.
@@ -94,27 +83,19 @@ async def scratch_database(kind: str, *, postgres_url: str, workdir: Path | None
     if kind == "sqlite":
         with tempfile.TemporaryDirectory(prefix="covref-bench-", dir=workdir) as folder:
             url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-            await _migrate(url)
+            await migrate_to_head(url)
             yield url
         return
     base = make_url(postgres_url)
     admin_url = base.render_as_string(hide_password=False)
     name = f"covref_bench_{os.getpid()}_{next(_names)}"
-    await _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    await admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     try:
         url = base.set(database=name).render_as_string(hide_password=False)
-        await _migrate(url)
+        await migrate_to_head(url)
         yield url
     finally:
-        await _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _migrate(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        await migrate.upgrade(engine)
-    finally:
-        await engine.dispose()
+        await admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def seed(database_url: str, settings: Settings) -> int:

@@ -4,7 +4,7 @@
   (lifespan shutdown, engine disposed, thread joined), each repeated;
 * per-request latency of the same requests over real HTTP to that server and in process through
   httpx's ASGITransport, one request at a time, for the trivial route and for convert;
-* the per-test database reset (`factories.empty_tables`) on the engine the session shares, and
+* the per-test database reset (`databases.empty_tables`) on the engine the session shares, and
   on a new engine each time, in an event loop of its own, which is what the suite paid while its
   tests ran in function-scoped event loops.
 
@@ -25,7 +25,7 @@ from app.db.engine import create_engine
 from test_scripts.bench.common import BenchError
 from test_scripts.bench.scenario import CONVERT_PATH, TRIVIAL_PATH, bench_app, bench_settings, scratch_database, seed
 from test_scripts.bench.stats import summarize
-from test_scripts.factories import empty_tables
+from test_scripts.databases import empty_tables
 from test_scripts.load import percentile
 from test_scripts.test_server_helper import ThreadedServer, in_process_client, running_server
 

@@ -25,10 +25,10 @@ from sqlalchemy.engine import make_url
 
 from app.api.errors import DATABASE_BUSY, DATABASE_UNAVAILABLE
 from app.core.config import Settings
-from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.main import create_app
 from app.models import FxRate
+from test_scripts.databases import admin_execute, migrate_to_head
 from test_scripts.factories import API_TOKEN, AUTH
 from test_scripts.tcp_proxy import TcpProxy
 from test_scripts.test_server_helper import running_server
@@ -86,24 +86,6 @@ def assert_unavailable(response: httpx.Response, detail: str = DATABASE_UNAVAILA
 # --- PostgreSQL behind a proxy that we cut ----------------------------------------------------
 
 
-async def _autocommit(admin_url: str, statement: str) -> None:
-    engine = create_engine(admin_url)
-    try:
-        async with engine.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-async def _migrate(database_url: str) -> None:
-    engine = create_engine(database_url)
-    try:
-        await migrate.upgrade(engine)
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture
 def throwaway_postgres(request: pytest.FixtureRequest, database_url: str) -> Iterator[str]:
     """A migrated database of this test's own on the shared server, dropped afterwards."""
@@ -111,13 +93,13 @@ def throwaway_postgres(request: pytest.FixtureRequest, database_url: str) -> Ite
         pytest.skip("needs PostgreSQL: run with --db postgres")
     base = make_url(database_url)
     name = f"{base.database}_faults_{secrets.token_hex(6)}"
-    asyncio.run(_autocommit(database_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_execute(database_url, f'CREATE DATABASE "{name}"'))
     try:
         url = base.set(database=name).render_as_string(hide_password=False)
-        asyncio.run(_migrate(url))
+        asyncio.run(migrate_to_head(url))
         yield url
     finally:
-        asyncio.run(_autocommit(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_execute(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -243,7 +225,7 @@ def sqlite_file(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     if request.config.getoption("--db") != "sqlite":
         pytest.skip("SQLite locking: run with --db sqlite")
     path = tmp_path / "locked.db"
-    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    asyncio.run(migrate_to_head(f"sqlite+aiosqlite:///{path}"))
     return path
 
 
