@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from test_scripts.bench import report
+from test_scripts.compare import configs as compare_configs
 from test_scripts.compare.pythons import Python
 from test_scripts.runner.base import relative
 
@@ -62,10 +63,9 @@ def run(
             from test_scripts.bench.overhead import api_suite
 
             here = Python("%d.%d.%d" % sys.version_info[:3], sys.executable)
-            # compare's own default: every core on SQLite, one run at a time on PostgreSQL.
-            jobs = 1 if db == "postgres" else os.cpu_count() or 1
             results[name] = compare_cost.measure(python=here, suite=api_suite(project_dir, db, db_env), rounds=rounds,
-                                                 work=work / "compare", environ=environ, say=say, jobs=jobs)  # fmt: skip
+                                                 work=work / "compare", environ=environ, say=say,
+                                                 jobs=compare_configs.default_jobs(db))  # fmt: skip
         elif name == "server":
             from test_scripts.bench import server
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import configparser
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -267,3 +268,9 @@ def write_rc(
     rc_path.parent.mkdir(parents=True, exist_ok=True)
     rc_path.write_text(rc_text(config, project_rc, data_file=data_file, sources=sources), encoding="utf-8")
     return rc_path
+
+
+def default_jobs(db: str) -> int:
+    """How many of compare's runs go at a time: every core, but one on PostgreSQL, where every run
+    would reset the same database."""
+    return 1 if db == "postgres" else os.cpu_count() or 1

@@ -545,8 +545,7 @@ def prepare_compare(args: argparse.Namespace) -> CompareJob:
     transport = args.transport or "threaded"
     if db == "postgres":
         check_postgres(postgres_url(os.environ))
-    # On PostgreSQL every run would reset the same database: one at a time there.
-    jobs = args.jobs or (1 if db == "postgres" else os.cpu_count() or 1)
+    jobs = args.jobs or compare_configs.default_jobs(db)
     return CompareJob(
         category=args.category,
         target=args.target,
