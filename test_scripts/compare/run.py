@@ -61,27 +61,10 @@ from test_scripts.compare.probe import ENV_VAR as PROBE_ENV_VAR
 from test_scripts.compare.pythons import Python
 from test_scripts.slipcover_data import PYTEST_ARGS as SLIPCOVER_PYTEST_ARGS
 from test_scripts.slipcover_data import run_command as slipcover_command
-from test_scripts.runner.cli import ExitCode, RunnerError
+from test_scripts.runner.cli import ExitCode, RunnerError, without_outer_run
 
 # The directory that holds test_scripts: the children import the truth plugin and the probe from it.
 HOME = Path(__file__).resolve().parents[2]
-# Environment that would change what a child measures: coverage's start-up hooks, a core forced
-# from outside, an outer pytest's options or xdist identity.
-INHERITED_NOISE = (
-    "COVERAGE_PROCESS_START",
-    "COVERAGE_PROCESS_CONFIG",
-    "COVERAGE_RCFILE",
-    "COVERAGE_CORE",
-    "COVERAGE_FILE",
-    "COV_CORE_SOURCE",
-    "COV_CORE_CONFIG",
-    "COV_CORE_DATAFILE",
-    "PYTEST_ADDOPTS",
-    "PYTEST_PLUGINS",
-    "PYTEST_XDIST_WORKER",
-    "PYTEST_XDIST_WORKER_COUNT",
-    "PYTEST_XDIST_TESTRUNUID",
-)
 PARALLEL_NOTE = (
     "ratios are rough: runs went {jobs} at a time and competed for the cores "
     "(ratio = the run's wall time / the plain run's; the benchmark measures them interleaved)"
@@ -138,7 +121,8 @@ def display(path: Path, base: Path) -> str:
 
 
 def child_env(environ: Mapping[str, str], suite: Suite) -> dict[str, str]:
-    env = {key: value for key, value in environ.items() if key not in INHERITED_NOISE}
+    # Not an outer run's coverage, core or xdist identity, nor its pytest options.
+    env = without_outer_run(environ, pytest_options=False)
     env.update(suite.env)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HOME), environ.get("PYTHONPATH", "")]))
     return env

@@ -12,7 +12,7 @@ import enum
 import signal
 import sys
 from pathlib import Path
-from typing import Callable, Collection, Dict, NamedTuple, Optional
+from typing import Callable, Collection, Dict, Mapping, NamedTuple, Optional
 
 from test_scripts.runner import bootstrap
 
@@ -110,6 +110,26 @@ class Command(NamedTuple):
     prepare: Callable[[argparse.Namespace], object]  # before the venv: standard library only
     run: Callable[..., ExitCode]  # in the venv, with what `prepare` returned
     usage: Optional[str] = None  # the command's line in `--help`'s usage, after PROG
+
+
+# What a measured pytest run leaves in the environment of every process it starts: coverage.py's
+# and pytest-cov's settings, slipcover's hand-off to its xdist workers (SLIPCOVER_ENABLED and the
+# folder each worker writes its part to) and pytest-xdist's worker identity. A run the project
+# starts (the runner's pytest, compare's runs, mutmut, a harness test's child) measures what it
+# was asked to: inheriting these, a child pytest takes itself for the outer run's worker and writes
+# its own coverage over that worker's part.
+OUTER_RUN_PREFIXES = ("COVERAGE_", "COV_CORE_", "SLIPCOVER_", "PYTEST_XDIST_", "PYTEST_CURRENT_TEST")
+# An outer pytest's options, which a run that must be reproducible (compare's) does not take either.
+OUTER_PYTEST_OPTIONS = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+
+
+def without_outer_run(environ: Mapping[str, str], *, pytest_options: bool = True) -> Dict[str, str]:
+    """`environ` without an outer run's measurement (and, unless `pytest_options`, its pytest options)."""
+    return {
+        key: value
+        for key, value in environ.items()
+        if not key.startswith(OUTER_RUN_PREFIXES) and (pytest_options or key not in OUTER_PYTEST_OPTIONS)
+    }
 
 
 def exit_code_for_pytest(returncode: int) -> ExitCode:

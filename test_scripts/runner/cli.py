@@ -45,6 +45,7 @@ from test_scripts.runner.base import (  # noqa: F401  (re-exported: tests and co
     refuse_test_options,
     relative,
     say,
+    without_outer_run,
 )
 RUNNER_SCRIPT = PROJECT_DIR / "test_runner.py"
 TESTS_DIR = PROJECT_DIR / "test_scripts"
@@ -258,7 +259,7 @@ def build_pytest_command(
 
 
 def pytest_environment(plan: RunPlan, environ: Mapping[str, str]) -> Dict[str, str]:
-    env = dict(environ)
+    env = without_outer_run(environ)
     if plan.db == "postgres":
         env["TEST_DATABASE_URL"] = postgres_url(environ)
     if plan.contexts:

@@ -49,6 +49,7 @@ from test_scripts.runner.base import (
     UsageError,
     refuse_test_options,
     say,
+    without_outer_run,
 )
 
 STAGE_NAME = ".mutmut"
@@ -66,7 +67,6 @@ STAGE_KEYS = (
 PROGRESS = re.compile(r"(\d+)/(\d+)\s+\S+\s+\d+")
 SPINNER = re.compile("[\u2800-\u28ff]")  # braille: the frames of mutmut's spinner
 PROGRESS_EVERY_S = 30.0
-INHERITED_NOT = ("COV_CORE_", "COVERAGE_", "PYTEST_XDIST_", "PYTEST_CURRENT_TEST")
 
 Out = Callable[[str], None]
 
@@ -280,7 +280,7 @@ def run_mutmut(stage: Path, max_children: int, *, out: Out = say) -> Tuple[int, 
     command = [_mutmut_executable(), "run", "--max-children", str(max_children)]
     # Not the caller's coverage (COVERAGE_RCFILE would replace the stage's .coveragerc) nor its
     # pytest-xdist worker name (the conftest picks a PostgreSQL database by it).
-    env = {key: value for key, value in os.environ.items() if not key.startswith(INHERITED_NOT)}
+    env = without_outer_run(os.environ)
     last_report = time.monotonic()
     tail = ""
     with open(log_path, "w", encoding="utf-8") as log, subprocess.Popen(

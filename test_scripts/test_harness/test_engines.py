@@ -20,7 +20,7 @@ import coverage
 import pytest
 
 from test_scripts.runner import bootstrap, cli, engines
-from test_scripts.runner.cli import ExitCode
+from test_scripts.runner.cli import ExitCode, without_outer_run
 
 Capture = pytest.CaptureFixture[str]
 
@@ -176,9 +176,8 @@ def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_copy(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, bootstrap.VENV_ENV_VAR: sys.prefix, "COVREF_SKIP_BROWSER": "1"}
-    for name in ("COVERAGE_PROCESS_START", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT"):
-        env.pop(name, None)
+    env = {**without_outer_run(os.environ, pytest_options=False), bootstrap.VENV_ENV_VAR: sys.prefix,
+           "COVREF_SKIP_BROWSER": "1"}  # fmt: skip
     return subprocess.run([sys.executable, str(project / "test_runner.py"), *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 

@@ -280,6 +280,35 @@ def test_pytest_environment_with_contexts_shows_them_in_html() -> None:
     assert cli.pytest_environment(parse("--contexts", "api"), {"HOME": "/h"}) == {"HOME": "/h", "COVREF_SHOW_CONTEXTS": "True"}
 
 
+# What slipcover's command line hands to the xdist workers of a measured run, as a worker sees it.
+SLIPCOVER_WORKER_ENVIRONMENT = {
+    "SLIPCOVER_ENABLED": "1", "SLIPCOVER_BRANCH": "1", "SLIPCOVER_SOURCE": "backend/app",
+    "SLIPCOVER_EXCLUDE_LINES": "", "PYTEST_XDIST_WORKER": "gw0", "PYTEST_XDIST_WORKER_COUNT": "2",
+}  # fmt: skip
+
+
+def test_pytest_environment_leaves_out_an_outer_runs_measurement() -> None:
+    outer = {**SLIPCOVER_WORKER_ENVIRONMENT, "SLIPCOVER_COVERAGE_DIR": "/tmp/parts", "COVERAGE_CORE": "sysmon",
+             "COVERAGE_PROCESS_START": "/x/.coveragerc", "COV_CORE_SOURCE": "app", "PYTEST_CURRENT_TEST": "t.py::t (call)"}  # fmt: skip
+    mine = {"HOME": "/h", "PYTEST_ADDOPTS": "-x", "DATABASE_URL": "sqlite+aiosqlite:///x.db"}
+    assert cli.pytest_environment(parse("--coverage", "api"), {**outer, **mine}) == mine
+
+
+def test_runner_started_by_a_measured_xdist_worker_runs_its_own_tests(tmp_path: Path) -> None:
+    """A harness test that runs the runner inside `--coverage -n 2 all`: its pytest is not the outer worker.
+
+    It used to take itself for worker gw0 (slipcover's plugin reads the environment) and write its
+    coverage over the outer gw0's part: `--coverage -n 2 all` reported 42.7% instead of 92%.
+    """
+    parts = tmp_path / "outer-parts"
+    parts.mkdir()
+    outer = {**os.environ, **SLIPCOVER_WORKER_ENVIRONMENT, "SLIPCOVER_COVERAGE_DIR": str(parts)}
+    result = run_runner("services", "fx", "-k", "test_convert", env=outer)
+    assert result.returncode == ExitCode.OK, result.stdout + result.stderr
+    assert " passed" in result.stdout
+    assert list(parts.iterdir()) == []
+
+
 @pytest.mark.parametrize(("environ", "shown"), [({}, False), ({"COVREF_SHOW_CONTEXTS": "True"}, True)])
 def test_coveragerc_shows_contexts_only_when_runner_says(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], shown: bool) -> None:
     import coverage

@@ -23,6 +23,7 @@ import coverage
 import pytest
 
 from test_scripts import slipcover_data
+from test_scripts.runner.base import without_outer_run
 from test_scripts.slipcover_data import SLIPCOVER_EXIT, branch_arcs, map_destinations
 
 HOME = Path(__file__).resolve().parents[2]
@@ -201,8 +202,8 @@ def measure(tmp_path: Path, *, branch: bool) -> tuple[dict[str, Any], dict[str, 
             """),
         encoding="utf-8",
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HOME), os.environ.get("PYTHONPATH")]))}
-    env.pop("COVERAGE_PROCESS_START", None)
+    env = without_outer_run(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HOME), os.environ.get("PYTHONPATH")]))
     out = tmp_path / "slipcover.json"
     slipcover_run = [sys.executable, "-m", "test_scripts.slipcover_data", "run", *(["--branch"] if branch else []),
                      "--source", str(work), "--json", "--out", str(out), str(program)]  # fmt: skip

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from test_scripts.runner.base import without_outer_run
 from test_scripts.truth import plugin as truth_plugin
 from test_scripts.truth.mapping import executed_statements
 from test_scripts.truth.recorder import (
@@ -43,19 +44,6 @@ settrace_free = pytest.mark.skipif(
     reason="another tracer holds sys.settrace; the settrace engine records only in a run of its own",
 )
 ENGINES_HERE = [pytest.param("settrace", marks=settrace_free)] + (["sysmon"] if hasattr(sys, "monitoring") else [])
-# Environment that would change what a child process measures: coverage's own start-up hooks and
-# an outer xdist run's worker identity.
-_INHERITED_NOISE = (
-    "COVERAGE_PROCESS_START",
-    "COVERAGE_PROCESS_CONFIG",
-    "COVERAGE_RCFILE",
-    "COVERAGE_CORE",
-    "PYTEST_ADDOPTS",
-    "PYTEST_PLUGINS",
-    "PYTEST_XDIST_WORKER",
-    "PYTEST_XDIST_WORKER_COUNT",
-    "PYTEST_XDIST_TESTRUNUID",
-)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -117,7 +105,7 @@ def every_line(path: Path) -> set[int]:
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in _INHERITED_NOISE}
+    env = without_outer_run(os.environ, pytest_options=False)
     env.update(extra)
     return env
 
