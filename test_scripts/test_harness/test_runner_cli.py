@@ -298,7 +298,7 @@ def test_runner_started_by_a_measured_xdist_worker_runs_its_own_tests(tmp_path: 
     """A harness test that runs the runner inside `--coverage -n 2 all`: its pytest is not the outer worker.
 
     It used to take itself for worker gw0 (slipcover's plugin reads the environment) and write its
-    coverage over the outer gw0's part: `--coverage -n 2 all` reported 42.7% instead of 92%.
+    coverage over the outer gw0's part: `--coverage -n 2 all` reported 42.7% instead of 96%.
     """
     parts = tmp_path / "outer-parts"
     parts.mkdir()
