@@ -87,8 +87,8 @@ def test_ctrl_c_mid_run_leaves_no_process_or_database_and_exits_interrupted(
     assert base is not None
     worker_databases = [f"{base}_gw{index}" for index in range(WORKERS)]
     output = tmp_path / "runner.log"
+    # Our own xdist identity, if any, the runner leaves out of its pytest (without_outer_run).
     env = {**os.environ, "DATABASE_URL": base_url}
-    env.pop("PYTEST_XDIST_WORKER", None)  # we may run under xdist ourselves
     env.pop("TEST_DATABASE_URL", None)
 
     with output.open("w") as log:
